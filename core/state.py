@@ -1,0 +1,138 @@
+"""The application state: immutable slices and pure transitions. No Textual here.
+
+The App holds one :class:`AppState` in a reactive and exposes each slice as a computed
+reactive. Slices compare by identity (``eq=False``): a transition that changes a slice returns
+a new slice object, one that does not returns the very same object, so a watcher of a slice
+wakes exactly when that slice changed — a 1 Hz telemetry sample never wakes the hardware
+watchers. Later features add their slices (catalog, comparison, profiles, benchmark, cache)
+next to these.
+
+Example:
+    >>> state = initial_state(interval_s=1.0, history_s=10.0, source="live")
+    >>> new = with_samples(state, [Sample(t_s=0.0)])
+    >>> new.hardware is state.hardware, new.telemetry is state.telemetry
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from core.hwinfo import HardwareInfo
+from core.telemetry.history import SampleHistory
+from core.telemetry.sample import Sample
+
+HardwareStatus = Literal["detecting", "ready", "failed"]
+
+
+@dataclass(frozen=True, eq=False)
+class HardwareSlice:
+    """What the machine is.
+
+    Attributes:
+        status: ``detecting`` until the detector reports, then ``ready`` or ``failed``.
+        info: The detected hardware.
+        error: One line when detection failed.
+    """
+
+    status: HardwareStatus = "detecting"
+    info: HardwareInfo | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TelemetrySlice:
+    """Live (or replayed) readings.
+
+    ``history`` is an append-only ring shared by successive slice values; ``seq`` counts the
+    samples appended, so ``(history, seq)`` identifies what a slice value has seen.
+
+    Attributes:
+        latest: The newest sample, or None before the first tick.
+        history: Bounded history for plots and summaries.
+        seq: Samples received so far.
+        source: ``"live"`` or ``"replay: FILE"``.
+        interval_s: Sampling interval.
+        recording: Path being recorded to, or None.
+        finished: True when a replay reached its end.
+        notice: Latest one-line notice about telemetry (a recording stopped, a bad trace line).
+    """
+
+    latest: Sample | None
+    history: SampleHistory
+    seq: int = 0
+    source: str = "live"
+    interval_s: float = 1.0
+    recording: str | None = None
+    finished: bool = False
+    notice: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AppState:
+    """The one store: a slice per concern."""
+
+    hardware: HardwareSlice
+    telemetry: TelemetrySlice
+
+
+def initial_state(*, interval_s: float, history_s: float, source: str) -> AppState:
+    """The state before anything was detected or sampled."""
+    return AppState(
+        hardware=HardwareSlice(),
+        telemetry=TelemetrySlice(
+            latest=None,
+            history=SampleHistory.for_duration(history_s, interval_s),
+            source=source,
+            interval_s=interval_s,
+        ),
+    )
+
+
+def with_hardware(state: AppState, info: HardwareInfo) -> AppState:
+    """Hardware detection finished."""
+    return replace(state, hardware=HardwareSlice(status="ready", info=info))
+
+
+def with_hardware_failed(state: AppState, error: str) -> AppState:
+    """Hardware detection failed; keep whatever was known."""
+    return replace(
+        state, hardware=HardwareSlice(status="failed", info=state.hardware.info, error=error)
+    )
+
+
+def with_samples(state: AppState, samples: Sequence[Sample]) -> AppState:
+    """New telemetry arrived: append to the history and make the newest the latest.
+
+    An empty batch changes nothing and returns ``state`` itself.
+    """
+    if not samples:
+        return state
+    telemetry = state.telemetry
+    telemetry.history.extend(list(samples))
+    return replace(
+        state,
+        telemetry=replace(telemetry, latest=samples[-1], seq=telemetry.seq + len(samples)),
+    )
+
+
+def with_recording(state: AppState, path: str | None, notice: str | None = None) -> AppState:
+    """Recording started (``path``) or stopped (None), with an optional notice."""
+    telemetry = state.telemetry
+    if telemetry.recording == path and notice is None:
+        return state
+    return replace(state, telemetry=replace(telemetry, recording=path, notice=notice))
+
+
+def with_telemetry_notice(state: AppState, notice: str) -> AppState:
+    """A one-line telemetry notice (shown on the Thermals screen)."""
+    return replace(state, telemetry=replace(state.telemetry, notice=notice))
+
+
+def with_source_finished(state: AppState) -> AppState:
+    """The replay reached its end."""
+    if state.telemetry.finished:
+        return state
+    return replace(state, telemetry=replace(state.telemetry, finished=True))

@@ -1,0 +1,1 @@
+"""Telemetry: sensor readers, the sampler thread, history, energy and trace record/replay."""

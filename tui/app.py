@@ -1,0 +1,341 @@
+"""The Textual application: composes the screens, owns the store and the sampler worker.
+
+Data flow (DESIGN.md): the sampler thread posts messages; the handlers below are the only
+writers of :attr:`ThermalScoutApp.state`; each slice is a computed reactive that screens watch
+and mirror into their own reactives, which widgets bind to.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from core import __version__
+from core.config import Settings
+from core.errors import RecordError
+from core.hwinfo import HardwareInfo
+from core.paths import recordings_dir, style_path
+from core.state import (
+    AppState,
+    HardwareSlice,
+    TelemetrySlice,
+    initial_state,
+    with_hardware,
+    with_hardware_failed,
+    with_recording,
+    with_samples,
+    with_source_finished,
+    with_telemetry_notice,
+)
+from core.telemetry.sample import Sample
+from core.telemetry.sampler import LiveSource, Sampler, TelemetrySource
+from core.telemetry.trace import ReplaySource, Trace, TraceWriter
+from tui.screens.hardware import HardwareScreen
+from tui.screens.thermals import ThermalsScreen
+from tui.theme_vars import declared_variables, resolve
+
+HardwareDetector = Callable[[], HardwareInfo]
+SourceFactory = Callable[[], TelemetrySource]
+
+
+class ScreenSpec:
+    """A screen registered as a mode: its name, keys and help (later screens add theirs)."""
+
+    def __init__(self, mode: str, keys: str, title: str, tooltip: str) -> None:
+        self.mode = mode
+        self.keys = keys
+        self.title = title
+        self.tooltip = tooltip
+
+
+SCREENS: tuple[ScreenSpec, ...] = (
+    ScreenSpec("hardware", "1,h", "Hardware", "What this machine is and which sensors it exposes"),
+    ScreenSpec("thermals", "2,t", "Thermals", "Live temperature, power, energy and throttling"),
+)
+
+
+class ThermalScoutApp(App[int]):
+    """Thermal Scout: the one store, the screens as modes, the telemetry worker."""
+
+    TITLE = "Thermal Scout"
+    CSS_PATH: ClassVar[list[str | Path]] = [
+        style_path("app.tcss"),
+        style_path("hardware.tcss"),
+        style_path("thermals.tcss"),
+    ]
+    MODES: ClassVar[dict[str, str | Callable[..., object]]] = {  # type: ignore[assignment]
+        "hardware": HardwareScreen,
+        "thermals": ThermalsScreen,
+    }
+    DEFAULT_MODE = "hardware"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(
+                spec.keys,
+                f"switch_mode('{spec.mode}')",
+                spec.title,
+                id=f"mode-{spec.mode}",
+                tooltip=spec.tooltip,
+            )
+            for spec in SCREENS
+        ),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Stop sampling and leave Thermal Scout"),
+    ]
+
+    # -- messages from workers (posted from threads; handled on the UI thread) ----------
+    class HardwareDetected(Message):
+        """Hardware detection finished."""
+
+        def __init__(self, info: HardwareInfo) -> None:
+            super().__init__()
+            self.info = info
+
+    class HardwareFailed(Message):
+        """Hardware detection failed (one line)."""
+
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    class TelemetrySampled(Message):
+        """New samples are queued; coalesces so a slow frame never builds a backlog."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ThermalScoutApp.TelemetrySampled)
+
+    class TelemetryNotice(Message):
+        """A one-line notice from the sampler (recording stopped, read failed)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class SourceFinished(Message):
+        """The replayed trace reached its end."""
+
+    class RecordingChanged(Message):
+        """Recording started (path) or stopped (None), with an optional notice."""
+
+        def __init__(self, path: str | None, notice: str | None = None) -> None:
+            super().__init__()
+            self.path = path
+            self.notice = notice
+
+    # -- the store -----------------------------------------------------------------------
+    state: reactive[AppState] = reactive(
+        lambda: initial_state(interval_s=1.0, history_s=3600.0, source="live"), init=False
+    )
+    """The one store. Only the message handlers of this class assign it."""
+    hardware: reactive[HardwareSlice] = reactive(HardwareSlice, init=False)
+    """The hardware slice (computed from ``state``)."""
+    telemetry: reactive[TelemetrySlice] = reactive(
+        lambda: initial_state(interval_s=1.0, history_s=1.0, source="live").telemetry, init=False
+    )
+    """The telemetry slice (computed from ``state``)."""
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Theme variables plus the app's own, declared at the top of ``styles/app.tcss``."""
+        variables = super().get_css_variables()
+        variables.update(resolve(declared_variables(style_path("app.tcss")), variables))
+        return variables
+
+    def compute_hardware(self) -> HardwareSlice:
+        return self.state.hardware
+
+    def compute_telemetry(self) -> TelemetrySlice:
+        return self.state.telemetry
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        interval_s: float | None = None,
+        trace: Trace | None = None,
+        detector: HardwareDetector | None = None,
+        source_factory: SourceFactory | None = None,
+        recordings: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.interval_s = interval_s or self.settings.telemetry.interval_s
+        self._trace = trace
+        self._detector = detector
+        self._source_factory = source_factory
+        self._recordings = recordings
+        self._pending: deque[Sample] = deque()
+        self._sampler: Sampler | None = None
+        self._sampler_ready = threading.Event()
+        source = ReplaySource(trace).label if trace is not None else "live"
+        self.set_reactive(
+            ThermalScoutApp.state,
+            initial_state(
+                interval_s=self.interval_s,
+                history_s=self.settings.telemetry.history_s,
+                source=source,
+            ),
+        )
+        self.sub_title = f"v{__version__}"
+
+    def on_mount(self) -> None:
+        if self._trace is not None and self._trace.skipped:
+            count = len(self._trace.skipped)
+            line, reason = self._trace.skipped[0]
+            self.notify(
+                f"{self._trace.path}: skipped {count} bad line(s); first at line {line}: {reason}",
+                severity="warning",
+                timeout=8,
+            )
+        self._telemetry_worker()
+
+    # -- workers -------------------------------------------------------------------------
+    @work(thread=True, name="telemetry sampler", group="telemetry", exit_on_error=False)
+    def _telemetry_worker(self) -> None:
+        """Detect the hardware, then sample until the app exits (NVML stays on this thread)."""
+        try:
+            if self._detector is not None:
+                info = self._detector()
+            else:
+                from core.hardware import detect
+
+                info = detect()
+            self.post_message(self.HardwareDetected(info))
+        except Exception as exc:  # reported to the user; sampling still starts
+            self.post_message(self.HardwareFailed(f"{type(exc).__name__}: {exc}"))
+        if self._source_factory is not None:
+            source = self._source_factory()
+        elif self._trace is not None:
+            source = ReplaySource(self._trace)
+        else:
+            source = LiveSource()
+        sampler = Sampler(
+            source,
+            self.interval_s,
+            self._queue_samples,
+            lambda text: self.post_message(self.TelemetryNotice(text)),
+        )
+        self._sampler = sampler
+        self._sampler_ready.set()
+        if self._closing:
+            sampler.stop()
+        sampler.run()
+        if source.finished:
+            self.post_message(self.SourceFinished())
+
+    def _queue_samples(self, samples: list[Sample]) -> None:
+        """Sampler-thread callback: queue, then wake the UI with a coalescing message."""
+        self._pending.extend(samples)
+        self.post_message(self.TelemetrySampled())
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """One place where any worker failure becomes a notification."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name} failed: {type(error).__name__}: {error}",
+                severity="error",
+                timeout=10,
+            )
+
+    # -- reducers: the only writers of state ----------------------------------------------
+    @on(HardwareDetected)
+    def _hardware_detected(self, message: HardwareDetected) -> None:
+        self.state = with_hardware(self.state, message.info)
+
+    @on(HardwareFailed)
+    def _hardware_failed(self, message: HardwareFailed) -> None:
+        self.state = with_hardware_failed(self.state, message.error)
+        self.notify(f"hardware detection failed: {message.error}", severity="error")
+
+    @on(TelemetrySampled)
+    def _telemetry_sampled(self) -> None:
+        batch: list[Sample] = []
+        while self._pending:
+            batch.append(self._pending.popleft())
+        self.state = with_samples(self.state, batch)
+
+    @on(TelemetryNotice)
+    def _telemetry_notice(self, message: TelemetryNotice) -> None:
+        if message.text.startswith("recording stopped"):
+            self.state = with_recording(self.state, None, message.text)
+        else:
+            self.state = with_telemetry_notice(self.state, message.text)
+        self.notify(message.text, severity="warning", timeout=8)
+
+    @on(SourceFinished)
+    def _source_finished(self) -> None:
+        self.state = with_source_finished(self.state)
+
+    @on(RecordingChanged)
+    def _recording_changed(self, message: RecordingChanged) -> None:
+        self.state = with_recording(self.state, message.path, message.notice)
+        if message.notice:
+            severity = "error" if message.path is None else "information"
+            self.notify(message.notice, severity=severity, timeout=8)
+
+    # -- intents from screens ------------------------------------------------------------
+    def toggle_recording(self) -> None:
+        """Start recording to a new file in the recordings directory, or stop."""
+        if self.state.telemetry.recording is not None:
+            self._stop_recording()
+        else:
+            self._start_recording()
+
+    @work(thread=True, name="start recording", group="recording", exit_on_error=False)
+    def _start_recording(self) -> None:
+        """Create the trace file off the UI thread, then hand it to the sampler."""
+        self._sampler_ready.wait(timeout=5)
+        sampler = self._sampler
+        if sampler is None:
+            self.post_message(self.RecordingChanged(None, "sampler not running; cannot record"))
+            return
+        folder = self._recordings or recordings_dir()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = folder / f"thermals-{stamp}.jsonl"
+        try:
+            writer = TraceWriter(path)
+        except RecordError as exc:
+            self.post_message(self.RecordingChanged(None, f"cannot record: {exc}"))
+            return
+        previous = sampler.set_recorder(writer)
+        if previous is not None:
+            previous.close()
+        self.post_message(self.RecordingChanged(str(path), f"recording to {path}"))
+
+    @work(thread=True, name="stop recording", group="recording", exit_on_error=False)
+    def _stop_recording(self) -> None:
+        """Detach and close (fsync) the trace file off the UI thread."""
+        writer = self._sampler.set_recorder(None) if self._sampler is not None else None
+        if writer is not None:
+            count = writer.samples_written
+            writer.close()
+            self.post_message(
+                self.RecordingChanged(None, f"saved {count} samples to {writer.path}")
+            )
+        else:
+            self.post_message(self.RecordingChanged(None))
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def stop_sampler(self) -> None:
+        """Ask the sampler thread to finish (it closes any recording and NVML)."""
+        if self._sampler is not None:
+            self._sampler.stop()
+
+    async def action_quit(self) -> None:
+        """Stop sampling, then exit."""
+        self.stop_sampler()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.stop_sampler()

@@ -1,0 +1,469 @@
+"""Widgets of the Thermals screen: a status line, the CPU panel and one card per GPU.
+
+Each widget receives the telemetry slice (attributes down) and renders only from it. Readings
+that cannot be had show ``n/a`` and the reason; values are coloured by level through component
+classes styled from the app's TCSS variables.
+"""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from core.config import ThresholdSettings
+from core.state import HardwareSlice, TelemetrySlice
+from core.telemetry.energy import counter_delta
+from core.telemetry.history import SampleHistory
+from core.telemetry.sample import CpuSample, GpuSample, Sample
+from core.telemetry.throttle import decode, describe, is_throttled
+from tui.format import Level, bar, fmt, fmt_bytes, fmt_energy, fraction_level, temp_level
+from tui.widgets.history_plot import HistoryPlot
+
+_EMPTY = TelemetrySlice(latest=None, history=SampleHistory(1))
+
+
+class Readings(Widget):
+    """A two-column grid of labelled readings with level colours."""
+
+    COMPONENT_CLASSES = {
+        "readings--label",
+        "readings--ok",
+        "readings--warn",
+        "readings--hot",
+        "readings--muted",
+    }
+    DEFAULT_CSS = "Readings { height: auto; }"
+
+    def level_style(self, level: Level) -> str:
+        """Rich style string for a level."""
+        if level == "none":
+            return ""
+        return str(self.get_component_rich_style(f"readings--{level}"))
+
+    def muted(self, text: str) -> Text:
+        """Text in the muted colour (reasons, secondary values)."""
+        return Text(text, style=self.get_component_rich_style("readings--muted"))
+
+    def grid(self) -> Table:
+        """An empty label/value grid."""
+        table = Table.grid(padding=(0, 2), expand=False)
+        table.add_column(style=self.get_component_rich_style("readings--label"), no_wrap=True)
+        table.add_column()
+        return table
+
+    def missing(self, reason: str | None) -> Text:
+        """``n/a · reason``."""
+        return self.muted(f"n/a · {reason or 'not reported'}")
+
+
+class StatusLine(Static):
+    """Where the data comes from, how often, how much, and whether it is recorded."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY, always_update=True)
+
+    def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
+        parts = [telemetry.source, f"every {telemetry.interval_s:g} s", f"{telemetry.seq} samples"]
+        if telemetry.finished:
+            parts.append("replay ended")
+        text = Text("  ·  ".join(parts))
+        if telemetry.recording:
+            text.append("   ● REC ", style="bold")
+            text.append(telemetry.recording)
+        self.set_class(telemetry.recording is not None, "-recording")
+        self.update(text)
+
+
+def _window(history: SampleHistory, seconds: float) -> list[Sample]:
+    return history.window(seconds)
+
+
+class CpuReadings(Readings):
+    """The CPU's current readings against their limits."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+
+    def __init__(self, thresholds: ThresholdSettings, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.thresholds = thresholds
+
+    def render(self) -> RenderableType:
+        latest = self.telemetry.latest
+        if latest is None:
+            return self.muted("waiting for the first sample…")
+        cpu = latest.cpu
+        if cpu is None:
+            return self.muted("no CPU readings in this source (a GPU-only trace)")
+        return self._render_cpu(cpu)
+
+    def _render_cpu(self, cpu: CpuSample) -> Table:
+        t = self.thresholds
+        grid = self.grid()
+        if cpu.package_temp_c is not None:
+            crit = cpu.package_temp_critical_c
+            level = temp_level(
+                cpu.package_temp_c,
+                limit=crit,
+                warn_margin=t.gpu_temp_warn_margin_c,
+                hot_margin=t.gpu_temp_hot_margin_c,
+                warn=t.cpu_temp_warn_c,
+                hot=t.cpu_temp_hot_c,
+            )
+            value = Text(fmt(cpu.package_temp_c, "°C"), style=self.level_style(level))
+            if crit:
+                value.append_text(self.muted(f"  (critical {fmt(crit, '°C')})"))
+            grid.add_row("Temperature", value)
+        else:
+            grid.add_row("Temperature", self.missing(cpu.reason("package_temp_c")))
+        if cpu.package_power_w is not None:
+            power = Text(fmt(cpu.package_power_w, "W", 1))
+            power.append_text(self.muted(f"  package (RAPL) · {fmt_energy(cpu.package_energy_j)}"))
+            grid.add_row("Power", power)
+        else:
+            grid.add_row("Power", self.missing(cpu.reason("package_power_w")))
+        for zone in cpu.zones:
+            if not zone.name.startswith("package") and zone.power_w is not None:
+                grid.add_row(f"  {zone.name}", fmt(zone.power_w, "W", 1))
+        load = Text(f"{fmt(cpu.load_pct, '%')}".rjust(5) + "  ")
+        load.append(bar(None if cpu.load_pct is None else cpu.load_pct / 100, 20))
+        freq = f"   {fmt(cpu.freq_mhz, 'MHz')}"
+        freq += f" of {fmt(cpu.freq_max_mhz, 'MHz')}" if cpu.freq_max_mhz else " (max unknown)"
+        load.append_text(self.muted(freq))
+        grid.add_row("Load", load)
+        if cpu.cores:
+            cores = Text()
+            for i, core in enumerate(cpu.cores):
+                if i:
+                    cores.append("  ")
+                fraction = None if core.load_pct is None else core.load_pct / 100
+                cores.append(f"{core.index}:")
+                cores.append(bar(fraction, 6))
+            grid.add_row("Cores", cores)
+        per_core = [s for s in cpu.temps if s.label.lower().startswith("core")]
+        if per_core:
+            grid.add_row("Core temps", " ".join(f"{s.current_c:.0f}°" for s in per_core))
+        if cpu.fans:
+            fans = ", ".join(f"{f.label or f.group} {f.rpm:.0f} rpm" for f in cpu.fans)
+            grid.add_row("Fans", fans)
+        else:
+            grid.add_row("Fans", self.missing(cpu.reason("fans")))
+        if cpu.battery_power_w is not None:
+            state = "discharging" if cpu.battery_discharging else "on AC"
+            battery = (
+                f"{fmt(cpu.battery_power_w, 'W', 1)} ({state}, {fmt(cpu.battery_percent, '%')})"
+            )
+            grid.add_row("Battery", battery)
+        else:
+            grid.add_row("Battery", self.missing(cpu.reason("battery_power_w")))
+        if cpu.memory_used_bytes is not None and cpu.memory_total_bytes:
+            share = cpu.memory_used_bytes / cpu.memory_total_bytes
+            memory = Text(
+                f"{fmt_bytes(cpu.memory_used_bytes)} of {fmt_bytes(cpu.memory_total_bytes)}  "
+            )
+            memory.append(bar(share, 20))
+            grid.add_row("Memory", memory)
+        return grid
+
+
+def _gpu_energy_j(history: SampleHistory, index: int, latest: GpuSample) -> float | None:
+    """Energy since the oldest sample in the history, from the counter."""
+    if latest.energy_mj is None:
+        return None
+    for sample in history:
+        for gpu in sample.gpus:
+            if gpu.index == index and gpu.energy_mj is not None:
+                delta, _ = counter_delta(gpu.energy_mj, latest.energy_mj)
+                return delta / 1000.0
+    return None
+
+
+class GpuReadings(Readings):
+    """One GPU's current readings against its limits."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+
+    def __init__(self, index: int, thresholds: ThresholdSettings, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+        self.thresholds = thresholds
+
+    def gpu(self) -> GpuSample | None:
+        latest = self.telemetry.latest
+        if latest is None:
+            return None
+        return next((g for g in latest.gpus if g.index == self.index), None)
+
+    def render(self) -> RenderableType:
+        gpu = self.gpu()
+        if gpu is None:
+            return self.muted("no sample")
+        if gpu.lost:
+            return Text(gpu.reason("gpu") or "GPU is lost", style=self.level_style("hot"))
+        return self._render_gpu(gpu)
+
+    def _render_gpu(self, gpu: GpuSample) -> Table:
+        t = self.thresholds
+        grid = self.grid()
+        if gpu.temp_c is not None:
+            level = temp_level(
+                gpu.temp_c,
+                limit=gpu.slowdown_temp_c,
+                warn_margin=t.gpu_temp_warn_margin_c,
+                hot_margin=t.gpu_temp_hot_margin_c,
+                warn=t.cpu_temp_warn_c,
+                hot=t.cpu_temp_hot_c,
+            )
+            temp = Text(fmt(gpu.temp_c, "°C"), style=self.level_style(level))
+            extra = [f"slowdown {fmt(gpu.slowdown_temp_c, '°C')}"] if gpu.slowdown_temp_c else []
+            if gpu.mem_temp_c is not None:
+                extra.append(f"memory {fmt(gpu.mem_temp_c, '°C')}")
+            if extra:
+                temp.append_text(self.muted("  (" + " · ".join(extra) + ")"))
+            grid.add_row("Temperature", temp)
+        else:
+            grid.add_row("Temperature", self.missing(gpu.reason("temp_c")))
+        shown = gpu.power_instant_w if gpu.power_instant_w is not None else gpu.power_avg_w
+        if shown is not None:
+            level = fraction_level(
+                gpu.power_avg_w if gpu.power_avg_w is not None else shown,
+                gpu.power_limit_w,
+                t.power_warn_fraction,
+                t.power_hot_fraction,
+            )
+            power = Text(fmt(shown, "W"), style=self.level_style(level))
+            label = "instant" if gpu.power_instant_w is not None else "1 s avg"
+            details = [label]
+            if gpu.power_instant_w is not None and gpu.power_avg_w is not None:
+                details.append(f"{fmt(gpu.power_avg_w, 'W')} 1 s avg")
+            if gpu.power_limit_w:
+                details.append(f"limit {fmt(gpu.power_limit_w, 'W')}")
+            power.append_text(self.muted("  " + " · ".join(details) + "  "))
+            if gpu.power_limit_w and gpu.power_avg_w is not None:
+                power.append(bar(gpu.power_avg_w / gpu.power_limit_w, 16))
+            grid.add_row("Power", power)
+        else:
+            grid.add_row("Power", self.missing(gpu.reason("power_instant_w")))
+        energy_j = _gpu_energy_j(self.telemetry.history, self.index, gpu)
+        if energy_j is not None:
+            energy = Text(fmt_energy(energy_j))
+            energy.append_text(self.muted("  over the history window · NVML energy counter"))
+            grid.add_row("Energy", energy)
+        else:
+            grid.add_row("Energy", self.missing(gpu.reason("energy_mj")))
+        if gpu.sm_clock_mhz is not None:
+            clocks = Text(fmt(gpu.sm_clock_mhz, "MHz"))
+            if gpu.sm_clock_max_mhz:
+                clocks.append_text(self.muted(f" of {fmt(gpu.sm_clock_max_mhz, 'MHz')} SM"))
+            if gpu.mem_clock_mhz is not None:
+                clocks.append_text(self.muted(f" · memory {fmt(gpu.mem_clock_mhz, 'MHz')}"))
+            grid.add_row("Clocks", clocks)
+        else:
+            grid.add_row("Clocks", self.missing(gpu.reason("sm_clock_mhz")))
+        if gpu.util_gpu_pct is not None:
+            util = Text(f"{fmt(gpu.util_gpu_pct, '%')} GPU  ")
+            util.append(bar(gpu.util_gpu_pct / 100, 12))
+            if gpu.util_mem_pct is not None:
+                util.append_text(self.muted(f"  {fmt(gpu.util_mem_pct, '%')} memory"))
+            grid.add_row("Utilisation", util)
+        else:
+            grid.add_row("Utilisation", self.missing(gpu.reason("util_gpu_pct")))
+        if gpu.vram_used_bytes is not None and gpu.vram_total_bytes:
+            vram = Text(f"{fmt_bytes(gpu.vram_used_bytes)} of {fmt_bytes(gpu.vram_total_bytes)}  ")
+            vram.append(bar(gpu.vram_used_bytes / gpu.vram_total_bytes, 16))
+            grid.add_row("VRAM", vram)
+        else:
+            grid.add_row("VRAM", self.missing(gpu.reason("vram_used_bytes")))
+        mask = gpu.clock_event_reasons
+        if mask is None:
+            grid.add_row("Throttle", self.missing(gpu.reason("clock_event_reasons")))
+        else:
+            level = "hot" if is_throttled(mask) else "ok"
+            throttle = Text(describe(mask), style=self.level_style(level))
+            benign = [r.label for r in decode(mask) if not r.throttling]
+            if benign and is_throttled(mask):
+                throttle.append_text(self.muted(f"  (also: {', '.join(benign)})"))
+            throttle.append_text(self.muted(f"  mask 0x{mask:x}"))
+            grid.add_row("Throttle", throttle)
+        return grid
+
+
+class PlotBox(Vertical):
+    """A titled history plot."""
+
+    DEFAULT_CSS = "PlotBox { height: auto; width: 1fr; }"
+
+    def __init__(self, title: str, unit: str, *, fit: bool = False, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.title = title
+        self.unit = unit
+        self.fit = fit
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.title, classes="plot-title")
+        yield HistoryPlot(self.unit, fit=self.fit)
+
+    @property
+    def plot(self) -> HistoryPlot:
+        return self.query_one(HistoryPlot)
+
+
+class CpuCard(Vertical):
+    """The CPU: readings plus temperature/power/load history."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+
+    def __init__(self, thresholds: ThresholdSettings, window_s: float, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.thresholds = thresholds
+        self.window_s = window_s
+
+    def compose(self) -> ComposeResult:
+        yield CpuReadings(self.thresholds)
+        with Horizontal(classes="plots"):
+            yield PlotBox("Temperature", "°", fit=True, id="cpu-temp-plot")
+            yield PlotBox("Package power", "W", id="cpu-power-plot")
+            yield PlotBox("Load", "%", id="cpu-load-plot")
+
+    def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(CpuReadings).telemetry = telemetry
+        window = _window(telemetry.history, self.window_s)
+        series = {
+            "cpu-temp-plot": [s.cpu.package_temp_c if s.cpu else None for s in window],
+            "cpu-power-plot": [s.cpu.package_power_w if s.cpu else None for s in window],
+            "cpu-load-plot": [s.cpu.load_pct if s.cpu else None for s in window],
+        }
+        t = self.thresholds
+        self.query_one(".plots").display = any(s.cpu is not None for s in window)
+        for plot_id, values in series.items():
+            box = self.query_one(f"#{plot_id}", PlotBox)
+            box.display = any(v is not None for v in values) or plot_id == "cpu-load-plot"
+            plot = box.plot
+            if plot_id == "cpu-temp-plot":
+                plot.levels = (t.cpu_temp_warn_c, t.cpu_temp_hot_c)
+            if plot_id == "cpu-load-plot":
+                plot.scale = (0.0, 100.0)
+            plot.values = tuple(values)
+
+
+class GpuCard(Vertical):
+    """One GPU: readings plus power/temperature/clock history."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+
+    def __init__(
+        self, index: int, thresholds: ThresholdSettings, window_s: float, **kwargs: str
+    ) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+        self.thresholds = thresholds
+        self.window_s = window_s
+
+    def compose(self) -> ComposeResult:
+        yield GpuReadings(self.index, self.thresholds)
+        with Horizontal(classes="plots"):
+            yield PlotBox("Power", "W", classes="gpu-power-plot")
+            yield PlotBox("Temperature", "°", fit=True, classes="gpu-temp-plot")
+            yield PlotBox("SM clock", "M", classes="gpu-clock-plot")
+
+    def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
+        if not self.is_mounted:
+            return
+        readings = self.query_one(GpuReadings)
+        readings.telemetry = telemetry
+        gpu = readings.gpu()
+        name = gpu.name if gpu and gpu.name else "NVIDIA GPU"
+        self.border_title = f"GPU {self.index} · {name}"
+        throttled = gpu is not None and is_throttled(gpu.clock_event_reasons)
+        self.set_class(throttled, "-throttled")
+        window = _window(telemetry.history, self.window_s)
+        picks = []
+        for sample in window:
+            match = next((g for g in sample.gpus if g.index == self.index), None)
+            picks.append(match)
+        power = [
+            None
+            if g is None
+            else (g.power_instant_w if g.power_instant_w is not None else g.power_avg_w)
+            for g in picks
+        ]
+        temps = [None if g is None else g.temp_c for g in picks]
+        clocks = [None if g is None else g.sm_clock_mhz for g in picks]
+        t = self.thresholds
+        power_plot = self.query_one(".gpu-power-plot", PlotBox).plot
+        limit = gpu.power_limit_w if gpu else None
+        if limit:
+            power_plot.levels = (limit * t.power_warn_fraction, limit * t.power_hot_fraction)
+            power_plot.scale = (0.0, max(limit, *(p for p in power if p is not None)))
+        power_plot.values = tuple(power)
+        temp_plot = self.query_one(".gpu-temp-plot", PlotBox).plot
+        slowdown = gpu.slowdown_temp_c if gpu else None
+        if slowdown:
+            temp_plot.levels = (
+                slowdown - t.gpu_temp_warn_margin_c,
+                slowdown - t.gpu_temp_hot_margin_c,
+            )
+        else:
+            temp_plot.levels = (t.cpu_temp_warn_c, t.cpu_temp_hot_c)
+        temp_plot.values = tuple(temps)
+        clock_plot = self.query_one(".gpu-clock-plot", PlotBox).plot
+        if gpu and gpu.sm_clock_max_mhz:
+            clock_plot.scale = (0.0, gpu.sm_clock_max_mhz)
+        clock_plot.values = tuple(clocks)
+
+
+class GpuCards(Vertical):
+    """One :class:`GpuCard` per GPU in the latest sample, or why there is none."""
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+    hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
+
+    def __init__(self, thresholds: ThresholdSettings, window_s: float, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.thresholds = thresholds
+        self.window_s = window_s
+        self._indices: tuple[int, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="no-gpu")
+
+    def _no_gpu_text(self) -> str:
+        if self.telemetry.latest is None:
+            return "GPUs: waiting for the first sample…"
+        if self.telemetry.source != "live":
+            return "No GPU in this trace."
+        info = self.hardware.info
+        reason = info.gpu_reason if info is not None else None
+        return f"No NVIDIA GPU: {reason or 'none found'}"
+
+    def watch_hardware(self) -> None:
+        if self.is_mounted and not self._indices:
+            self.query_one("#no-gpu", Static).update(self._no_gpu_text())
+
+    def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
+        if not self.is_mounted:
+            return
+        latest = telemetry.latest
+        indices = tuple(g.index for g in latest.gpus) if latest else ()
+        if indices != self._indices:
+            self._indices = indices
+            self.query(GpuCard).remove()
+            cards = [
+                GpuCard(i, self.thresholds, self.window_s, id=f"gpu-card-{i}", classes="card")
+                for i in indices
+            ]
+            if cards:
+                self.mount_all(cards)
+            no_gpu = self.query_one("#no-gpu", Static)
+            no_gpu.display = not indices
+            no_gpu.update(self._no_gpu_text())
+            for card in cards:
+                card.call_after_refresh(setattr, card, "telemetry", telemetry)
+        for card in self.query(GpuCard):
+            card.telemetry = telemetry
