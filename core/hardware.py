@@ -201,7 +201,10 @@ def recommend(cpu: CpuInfo, memory: MemoryInfo, gpus: tuple[GpuInfo, ...]) -> Re
         reasons.append(f"fast profile: {ram_gb:.0f} GB RAM (balanced needs 16 GB)")
 
     threads = max(1, cores - (1 if cores <= 8 else 2))
-    reasons.append(f"{threads} threads: {cores} cores minus {cores - threads} for the system")
+    if threads == cores:
+        reasons.append(f"{threads} thread: a single core leaves none spare for the system")
+    else:
+        reasons.append(f"{threads} threads: {cores} cores minus {cores - threads} for the system")
     context, max_tokens, batch = {
         "quality": (8192, 2048, 4),
         "balanced": (4096, 1024, 2),

@@ -164,6 +164,7 @@ class ThermalScoutApp(App[int]):
         trace: Trace | None = None,
         detector: HardwareDetector | None = None,
         source_factory: SourceFactory | None = None,
+        source_label: str | None = None,
         recordings: Path | None = None,
     ) -> None:
         super().__init__()
@@ -176,7 +177,7 @@ class ThermalScoutApp(App[int]):
         self._pending: deque[Sample] = deque()
         self._sampler: Sampler | None = None
         self._sampler_ready = threading.Event()
-        source = ReplaySource(trace).label if trace is not None else "live"
+        source = source_label or (ReplaySource(trace).label if trace is not None else "live")
         self.set_reactive(
             ThermalScoutApp.state,
             initial_state(

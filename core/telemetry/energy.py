@@ -264,4 +264,3 @@ def mean_of(values: Sequence[float | None]) -> float | None:
     """Mean of non-None values, or None."""
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
-

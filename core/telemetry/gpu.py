@@ -21,9 +21,10 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeAlias
+from pathlib import Path, PurePath
+from typing import Any, Protocol
 
 from core.hwinfo import GpuEnumeration, GpuInfo, SensorStatus
 from core.nvml import (
@@ -50,9 +51,23 @@ from core.nvml import (
 )
 from core.telemetry.base import Unavailable
 from core.telemetry.sample import GpuSample
+from core.telemetry.sysfs import SysfsRoot
 
-SysfsLikeRoot: TypeAlias = "str | os.PathLike[str]"
-"""A directory standing for ``/`` when reading sysfs (a fake tree in tests)."""
+
+class SysfsLikeRoot(Protocol):
+    """Anything that reads sysfs files below a movable root, like :class:`SysfsRoot`."""
+
+    def read_text(self, rel: str | PurePath) -> str:
+        """The stripped contents of ``rel`` (relative to the root); raises OSError/ValueError."""
+        ...
+
+
+def _as_sysfs(root: SysfsLikeRoot | Path | str) -> SysfsLikeRoot:
+    """A plain directory becomes a :class:`SysfsRoot`; a sysfs reader is used as is."""
+    if isinstance(root, str | os.PathLike):
+        return SysfsRoot(Path(os.fspath(root)))
+    return root
+
 
 REASON_NO_GPU = "no NVIDIA GPU found"
 REASON_ASLEEP = "GPU asleep (D3cold); not woken"
@@ -104,6 +119,16 @@ def _reason_text(value: Unavailable) -> str:
     return str(value)
 
 
+def _convert(value: Any | Unavailable, convert: Callable[[Any], Any]) -> Any | Unavailable:
+    """Apply ``convert`` to an NVML result; a malformed result becomes a reason, not a raise."""
+    if isinstance(value, Unavailable):
+        return value
+    try:
+        return convert(value)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
+        return Unavailable(f"unexpected value from NVML ({type(exc).__name__}: {exc})")
+
+
 def pci_bdf(bus_id: str | bytes) -> str | None:
     """Turn NVML's PCI bus id into the sysfs device name.
 
@@ -146,7 +171,7 @@ def _bdf_of(backend: NvmlBackend, handle: Any) -> str | None:
     return None
 
 
-def _is_asleep(root: Path, bdf: str | None) -> bool:
+def _is_asleep(root: SysfsLikeRoot, bdf: str | None) -> bool:
     """True if the PCI device is in D3cold; reading ``power_state`` does not wake it.
 
     A missing or unreadable file (not Linux, no sysfs, a container) means "cannot tell", and the
@@ -154,12 +179,11 @@ def _is_asleep(root: Path, bdf: str | None) -> bool:
     """
     if bdf is None:
         return False
-    path = root / "sys" / "bus" / "pci" / "devices" / bdf / "power_state"
     try:
-        state = path.read_text(encoding="ascii", errors="replace").strip()
-    except OSError:
+        state = root.read_text(f"sys/bus/pci/devices/{bdf}/power_state")
+    except (OSError, ValueError):
         return False
-    return state == "D3cold"
+    return state.strip() == "D3cold"
 
 
 def _cuda_version(backend: NvmlBackend) -> str | Unavailable:
@@ -195,14 +219,15 @@ def enumerate_gpus(backend: NvmlBackend, root: SysfsLikeRoot | Path = Path("/"))
 
     Args:
         backend: The NVML facade (initialised here if needed).
-        root: Directory standing for ``/`` when checking a GPU's PCI ``power_state``; a GPU in
-            D3cold is not woken, and its fields are None with the reason "asleep".
+        root: Directory standing for ``/`` (or a :class:`SysfsRoot`) when checking a GPU's PCI
+            ``power_state``; a GPU in D3cold is not woken, and its fields are None with the
+            reason "asleep".
 
     Returns:
         The GPUs, each field None with a ``(field, reason)`` entry in ``unavailable`` when
         NVML cannot give it; or no GPUs and the ``reason`` (no NVML, or no GPU).
     """
-    root_path = Path(os.fspath(root))
+    sysfs = _as_sysfs(root)
     error = backend.init()
     if error is not None:
         return GpuEnumeration(reason=_reason_text(error))
@@ -213,7 +238,7 @@ def enumerate_gpus(backend: NvmlBackend, root: SysfsLikeRoot | Path = Path("/"))
         return GpuEnumeration(reason=REASON_NO_GPU)
     driver = backend.query("nvmlSystemGetDriverVersion")
     cuda = _cuda_version(backend)
-    gpus = tuple(_describe_gpu(backend, root_path, i, driver, cuda) for i in range(int(count)))
+    gpus = tuple(_describe_gpu(backend, sysfs, i, driver, cuda) for i in range(int(count)))
     return GpuEnumeration(
         gpus=gpus, driver_version=None if isinstance(driver, Unavailable) else str(driver)
     )
@@ -221,7 +246,7 @@ def enumerate_gpus(backend: NvmlBackend, root: SysfsLikeRoot | Path = Path("/"))
 
 def _describe_gpu(
     backend: NvmlBackend,
-    root: Path,
+    root: SysfsLikeRoot,
     index: int,
     driver: Any | Unavailable,
     cuda: str | Unavailable,
@@ -231,12 +256,13 @@ def _describe_gpu(
     reasons: dict[str, str] = {}
 
     def put(name: str, value: Any | Unavailable, convert: Any = None) -> Any:
-        if isinstance(value, Unavailable):
+        converted = _convert(value, convert) if convert is not None else value
+        if isinstance(converted, Unavailable):
             values[name] = None
-            reasons[name] = _reason_text(value)
+            reasons[name] = _reason_text(converted)
             return None
-        values[name] = convert(value) if convert is not None else value
-        return values[name]
+        values[name] = converted
+        return converted
 
     generic_name = f"NVIDIA GPU {index}"
     fields = (
@@ -360,7 +386,8 @@ class GpuReader:
 
     Args:
         backend: The NVML facade. The reader initialises it on the first read.
-        root: Directory standing for ``/`` when checking a GPU's PCI ``power_state``.
+        root: Directory standing for ``/`` (or a :class:`SysfsRoot`) when checking a GPU's PCI
+            ``power_state``.
 
     Example:
         >>> reader = GpuReader(PynvmlBackend())
@@ -370,9 +397,14 @@ class GpuReader:
 
     def __init__(self, backend: NvmlBackend, root: SysfsLikeRoot | Path = Path("/")) -> None:
         self._backend = backend
-        self._root = Path(os.fspath(root))
+        self._root = _as_sysfs(root)
         self._gpus: list[_GpuState] | None = None
         self._reason: Unavailable | None = None
+
+    @property
+    def backend(self) -> NvmlBackend:
+        """The NVML facade this reader calls (its owner shuts it down)."""
+        return self._backend
 
     @property
     def reason(self) -> Unavailable | None:
@@ -530,11 +562,12 @@ class GpuReader:
         reasons: dict[str, str] = {}
 
         def put(name: str, value: Any | Unavailable, convert: Any) -> None:
-            if isinstance(value, Unavailable):
+            converted = _convert(value, convert)
+            if isinstance(converted, Unavailable):
                 values[name] = None
-                reasons[name] = _reason_text(value)
+                reasons[name] = _reason_text(converted)
             else:
-                values[name] = convert(value)
+                values[name] = converted
 
         name = self._cached(gpu, "name", "nvmlDeviceGetName")
         if isinstance(name, Unavailable):

@@ -7,7 +7,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable
 
 from core.hwinfo import HardwareInfo
 from core.state import HardwareSlice
@@ -139,35 +138,34 @@ class RecommendationPanel(HardwarePanel):
         return Group(grid, why)
 
 
-class SensorTable(DataTable[Text]):
-    """One row per reading: live or not, and exactly why not."""
+class SensorTable(HardwarePanel):
+    """One row per reading: live or not, and exactly why not (wrapped, never cut off)."""
 
-    COMPONENT_CLASSES = {"sensor-table--live", "sensor-table--missing"}
+    COMPONENT_CLASSES = {
+        "hardware-panel--muted",
+        "hardware-panel--bad",
+        "sensor-table--live",
+        "sensor-table--missing",
+    }
 
-    hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
-    """The hardware slice, bound from the screen."""
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        self.add_column("Reading", key="reading")
-        self.add_column("State", key="state")
-        self.add_column("Why not / how to fix", key="reason")
-        self.add_column("Source", key="source")
-
-    def watch_hardware(self, hardware: HardwareSlice) -> None:
-        self.clear()
-        info = hardware.info
-        if info is None:
-            return
+    def render_info(self, info: HardwareInfo) -> RenderableType:
+        table = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
+        table.add_column("Reading", no_wrap=True, ratio=2)
+        table.add_column("State", no_wrap=True, width=7)
+        table.add_column("Why not / how to fix", ratio=7)
+        table.add_column("Source", no_wrap=True, width=9)
         live = self.get_component_rich_style("sensor-table--live")
         missing = self.get_component_rich_style("sensor-table--missing")
         for sensor in info.sensors:
-            state = Text("● live", style=live) if sensor.available else Text("○ n/a", style=missing)
-            reason = sensor.reason or ""
-            if sensor.hint and not sensor.available:
-                reason = f"{reason} — fix: {sensor.hint}"
-            self.add_row(Text(sensor.name), state, Text(reason), Text(sensor.source))
+            if sensor.available:
+                table.add_row(sensor.name, Text("● live", style=live), "", sensor.source)
+                continue
+            reason = Text(sensor.reason or "unavailable")
+            if sensor.hint:
+                reason.append("\nfix: ", style="bold")
+                reason.append(sensor.hint)
+            table.add_row(sensor.name, Text("○ n/a", style=missing), reason, sensor.source)
+        return table
 
 
 __all__ = ["GIB", "GpuPanel", "RecommendationPanel", "SensorTable", "SystemPanel"]

@@ -77,10 +77,17 @@ class HistoryPlot(Widget):
     """Fixed ``(low, high)``, or None to fit the data."""
 
     def __init__(
-        self, unit: str = "", *, id: str | None = None, classes: str | None = None
+        self,
+        unit: str = "",
+        *,
+        fit: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.unit = unit
+        self.fit = fit
+        """Scale to the data's own range instead of from zero (temperatures)."""
 
     def _level_style(self, value: float) -> Style:
         name = "history-plot--ok"

@@ -329,9 +329,14 @@ class CpuCard(Vertical):
             yield PlotBox("Package power", "W", id="cpu-power-plot")
             yield PlotBox("Load", "%", id="cpu-load-plot")
 
+    def on_mount(self) -> None:
+        self._update(self.telemetry)
+
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
-        if not self.is_mounted:
-            return
+        if self.is_mounted:
+            self._update(telemetry)
+
+    def _update(self, telemetry: TelemetrySlice) -> None:
         self.query_one(CpuReadings).telemetry = telemetry
         window = _window(telemetry.history, self.window_s)
         series = {
@@ -372,9 +377,14 @@ class GpuCard(Vertical):
             yield PlotBox("Temperature", "°", fit=True, classes="gpu-temp-plot")
             yield PlotBox("SM clock", "M", classes="gpu-clock-plot")
 
+    def on_mount(self) -> None:
+        self._update(self.telemetry)
+
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
-        if not self.is_mounted:
-            return
+        if self.is_mounted:
+            self._update(telemetry)
+
+    def _update(self, telemetry: TelemetrySlice) -> None:
         readings = self.query_one(GpuReadings)
         readings.telemetry = telemetry
         gpu = readings.gpu()
@@ -433,6 +443,9 @@ class GpuCards(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="no-gpu")
 
+    def on_mount(self) -> None:
+        self._update(self.telemetry)
+
     def _no_gpu_text(self) -> str:
         if self.telemetry.latest is None:
             return "GPUs: waiting for the first sample…"
@@ -447,8 +460,10 @@ class GpuCards(Vertical):
             self.query_one("#no-gpu", Static).update(self._no_gpu_text())
 
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
-        if not self.is_mounted:
-            return
+        if self.is_mounted:
+            self._update(telemetry)
+
+    def _update(self, telemetry: TelemetrySlice) -> None:
         latest = telemetry.latest
         indices = tuple(g.index for g in latest.gpus) if latest else ()
         if indices != self._indices:
@@ -458,12 +473,12 @@ class GpuCards(Vertical):
                 GpuCard(i, self.thresholds, self.window_s, id=f"gpu-card-{i}", classes="card")
                 for i in indices
             ]
+            for card in cards:
+                card.set_reactive(GpuCard.telemetry, telemetry)
             if cards:
                 self.mount_all(cards)
             no_gpu = self.query_one("#no-gpu", Static)
             no_gpu.display = not indices
             no_gpu.update(self._no_gpu_text())
-            for card in cards:
-                card.call_after_refresh(setattr, card, "telemetry", telemetry)
         for card in self.query(GpuCard):
             card.telemetry = telemetry

@@ -1,0 +1,31 @@
+"""Snapshot tests of every screen, deterministic (fixed hardware, replayed/scripted samples)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tui.snapshot_app import SIZE, make_app, settle
+
+
+async def _on_thermals(pilot: Any) -> None:
+    await settle(pilot.app)
+    await pilot.press("2")
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+async def _on_hardware(pilot: Any) -> None:
+    await settle(pilot.app)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("scenario", ["h100", "sensorless"])
+def test_hardware_screen(snap_compare: Any, scenario: str) -> None:
+    assert snap_compare(make_app(scenario), terminal_size=SIZE, run_before=_on_hardware)
+
+
+@pytest.mark.parametrize("scenario", ["h100", "sensorless"])
+def test_thermals_screen(snap_compare: Any, scenario: str) -> None:
+    assert snap_compare(make_app(scenario), terminal_size=SIZE, run_before=_on_thermals)
