@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from core import __version__
@@ -149,6 +150,17 @@ class ThermalScoutApp(App[int]):
         variables = super().get_css_variables()
         variables.update(resolve(declared_variables(style_path("app.tcss")), variables))
         return variables
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette lists every screen (with its keys) next to Textual's own commands."""
+        for spec in SCREENS:
+            keys = " / ".join(spec.keys.split(","))
+            yield SystemCommand(
+                f"{spec.title} screen ({keys})",
+                spec.tooltip,
+                lambda mode=spec.mode: self.switch_mode(mode),  # type: ignore[misc]
+            )
+        yield from super().get_system_commands(screen)
 
     def compute_hardware(self) -> HardwareSlice:
         return self.state.hardware

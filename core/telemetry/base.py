@@ -7,7 +7,7 @@ with an :class:`Unavailable` explaining why (and how to fix it, where there is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ class Unavailable:
         return self.reason if not self.hint else f"{self.reason} ({self.hint})"
 
 
-Maybe = T | Unavailable
+Maybe: TypeAlias = T | Unavailable
 """A value of type ``T`` or the reason it is missing."""
 
 

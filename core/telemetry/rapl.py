@@ -15,6 +15,7 @@ says so instead of failing.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -333,9 +334,7 @@ class RaplReader:
         return PowerZone(name=zone.label, power_w=power_w, energy_j=counter.energy_j)
 
 
-def package_totals(
-    zones: tuple[PowerZone, ...] | list[PowerZone],
-) -> tuple[float | None, float | None]:
+def package_totals(zones: Sequence[PowerZone]) -> tuple[float | None, float | None]:
     """Sum the ``package-*`` zones only (never sub-zones, ``dram`` or ``psys``).
 
     Args:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,8 +28,8 @@ from tests.fakes.sysfs import mkbattery, mkhwmon, mkzone, set_energy
 try:  # psutil >= 7.1 keeps its namedtuples here
     from psutil._ntuples import scpufreq, sfan, shwtemp, svmem
 except ImportError:  # pragma: no cover - older psutil
-    from psutil._common import scpufreq, sfan, shwtemp  # type: ignore[attr-defined,no-redef]
-    from psutil._pslinux import svmem  # type: ignore[attr-defined,no-redef]
+    from psutil._common import scpufreq, sfan, shwtemp
+    from psutil._pslinux import svmem
 
 GIB = 1024**3
 
@@ -53,7 +53,7 @@ def fake_psutil(
     freq: Any = None,
     memory: Any = None,
     omit: tuple[str, ...] = (),
-    raises: dict[str, BaseException] | None = None,
+    raises: Mapping[str, BaseException] | None = None,
 ) -> SimpleNamespace:
     """A stand-in for the psutil module: each function returns what it is given."""
     if freqs is None:
@@ -534,11 +534,12 @@ def test_no_battery(tmp_path: Path) -> None:
 def test_battery_and_rapl_discovery_are_cached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import core.telemetry.battery as battery_module
     import core.telemetry.cpu as cpu_module
     import core.telemetry.rapl as rapl_module
 
     calls = {"find": 0, "discover": 0}
-    real_find, real_discover = cpu_module.find_battery, rapl_module.discover_zones
+    real_find, real_discover = battery_module.find_battery, rapl_module.discover_zones
 
     def find(root: SysfsRoot) -> Any:
         calls["find"] += 1

@@ -1,0 +1,214 @@
+"""The app as a user drives it (Pilot), and the store's wiring (messages, watchers)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from core.config import Settings
+from core.hwinfo import HardwareInfo
+from core.telemetry.sample import CpuSample, Sample
+from core.telemetry.trace import load_trace
+from tests.tui.snapshot_app import SIZE, make_app, sensorless_vm, settle
+from tui.app import ThermalScoutApp
+from tui.screens.hardware import HardwareScreen
+from tui.screens.thermals import ThermalsScreen
+from tui.widgets.thermal_panels import CpuReadings, GpuReadings, StatusLine
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_opens_on_hardware_and_switches_with_number_and_letter_keys() -> None:
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        assert isinstance(app.screen, HardwareScreen)
+        for key, screen in (("2", ThermalsScreen), ("h", HardwareScreen), ("t", ThermalsScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, screen)
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, HardwareScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_every_binding_has_an_id_and_a_tooltip() -> None:
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("2")
+        await pilot.pause()
+        bindings = [b.binding for b in app.active_bindings.values() if b.binding.show]
+        keys = {b.key for b in bindings}
+        assert {"1", "2", "q", "r"} <= keys
+        for binding in bindings:
+            if binding.action.startswith(("switch_mode", "quit", "toggle_recording")):
+                assert binding.id and binding.tooltip, binding
+
+
+async def test_palette_lists_every_screen() -> None:
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE):
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Hardware screen (1 / h)" in titles
+        assert "Thermals screen (2 / t)" in titles
+
+
+async def test_sample_does_not_wake_hardware_watchers() -> None:
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        wakes = {"hardware": 0, "telemetry": 0}
+
+        def count(name: str) -> Any:
+            def callback(_: object) -> None:
+                wakes[name] += 1
+
+            return callback
+
+        app.watch(app, "hardware", count("hardware"), init=False)
+        app.watch(app, "telemetry", count("telemetry"), init=False)
+        for t in range(3):
+            app._queue_samples([Sample(t_s=100.0 + t, cpu=CpuSample(load_pct=1.0))])
+            await pilot.pause()
+        assert wakes["telemetry"] >= 1
+        assert wakes["hardware"] == 0
+        assert app.state.telemetry.latest is not None
+        assert app.state.telemetry.latest.t_s == 102.0
+
+
+async def test_samples_arrive_as_coalescing_messages() -> None:
+    seen: list[Message] = []
+    app = make_app("h100")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(app)
+        await pilot.pause()
+        sampled = [m for m in seen if isinstance(m, ThermalScoutApp.TelemetrySampled)]
+        assert sampled, "the sampler posts TelemetrySampled"
+        assert any(isinstance(m, ThermalScoutApp.HardwareDetected) for m in seen)
+        assert app.state.telemetry.seq == 166  # every trace sample up to 12 s reached the store
+        replacement = ThermalScoutApp.TelemetrySampled()
+        assert sampled[0].can_replace(replacement)
+
+
+async def test_unavailable_readings_show_their_reason() -> None:
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("2")
+        await pilot.pause()
+        rendered = str(app.screen.query_one(CpuReadings).render())
+        grid = app.screen.query_one(CpuReadings)._render_cpu(app.state.telemetry.latest.cpu)  # type: ignore[union-attr]
+        cells = [str(c) for column in grid.columns for c in column._cells]
+        assert (
+            "n/a · no temperature sensors exposed (no hwmon; typical in VMs and containers)"
+            in cells
+        )
+        assert "n/a · RAPL energy_uj is root-only since CVE-2020-8694" in cells
+        assert rendered  # renders without error
+        no_gpu = app.screen.query_one("#no-gpu")
+        assert "NVML library not found" in str(no_gpu.render())
+
+
+async def test_replay_shows_power_limited_in_words() -> None:
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("t")
+        await pilot.pause()
+        readings = app.screen.query_one(GpuReadings)
+        gpu = readings.gpu()
+        assert gpu is not None and gpu.clock_event_reasons == 0x4
+        grid = readings._render_gpu(gpu)
+        cells = [str(c) for column in grid.columns for c in column._cells]
+        assert any(cell.startswith("power-limited") for cell in cells)
+        assert app.screen.query_one("#gpu-card-0").has_class("-throttled")
+        status = str(app.screen.query_one(StatusLine).render())
+        assert "replay: h100_bf16_matmul_load.jsonl" in status
+        assert "replay ended" in status
+
+
+class EndlessSource:
+    label = "live"
+    finished = False
+
+    def read(self, now_s: float) -> list[Sample]:
+        return [Sample(t_s=now_s, cpu=CpuSample(load_pct=50.0, package_temp_c=48.0))]
+
+    def close(self) -> None:
+        pass
+
+
+async def test_record_toggle_writes_a_replayable_trace(tmp_path: Path) -> None:
+    hardware = sensorless_vm()
+    app = ThermalScoutApp(
+        Settings(),
+        interval_s=0.1,
+        detector=lambda: hardware,
+        source_factory=EndlessSource,
+        recordings=tmp_path,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await wait_for(lambda: app.state.telemetry.seq > 0)
+        await pilot.press("r")
+        await wait_for(lambda: app.state.telemetry.recording is not None)
+        path = Path(app.state.telemetry.recording or "")
+        start = app.state.telemetry.seq
+        await wait_for(lambda: app.state.telemetry.seq >= start + 3)
+        await pilot.press("r")
+        await wait_for(lambda: app.state.telemetry.recording is None)
+    trace = load_trace(path)
+    assert path.parent == tmp_path
+    assert len(trace.samples) >= 3
+    assert trace.samples[0].cpu is not None and trace.samples[0].cpu.package_temp_c == 48.0
+
+
+async def test_detection_failure_is_reported_and_sampling_goes_on() -> None:
+    def broken() -> HardwareInfo:
+        raise RuntimeError("lspci exploded")
+
+    app = ThermalScoutApp(Settings(), interval_s=0.1, detector=broken, source_factory=EndlessSource)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.state.hardware.status == "failed")
+        await wait_for(lambda: app.state.telemetry.seq > 0)
+        assert app.state.hardware.error == "RuntimeError: lspci exploded"
+        assert any("lspci exploded" in n.message for n in app._notifications)
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, ThermalsScreen)
+
+
+async def test_quit_stops_the_sampler_thread() -> None:
+    app = ThermalScoutApp(
+        Settings(), interval_s=0.1, detector=sensorless_vm, source_factory=EndlessSource
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.state.telemetry.seq > 0)
+        sampler = app._sampler
+        await pilot.press("q")
+    assert sampler is not None and sampler.stopped
+
+
+async def test_skipped_trace_lines_are_announced(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"t_s": 0, "gpu": 0, "temp_c": 40}\nbroken\n{"t_s": 1, "gpu": 0, "temp_c": 41}\n'
+    )
+    trace = load_trace(path, strict=False)
+    app = ThermalScoutApp(Settings(), interval_s=0.1, detector=sensorless_vm, trace=trace)
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: app.state.telemetry.finished)
+        messages = [n.message for n in app._notifications]
+        assert any("skipped 1 bad line(s); first at line 2" in m for m in messages)
