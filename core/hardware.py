@@ -250,7 +250,9 @@ def detect(
     from core.telemetry.sysfs import SysfsRoot
 
     if psutil_module is None:
-        import psutil as psutil_module
+        import psutil
+
+        psutil_module = psutil
     backend = nvml_backend if nvml_backend is not None else PynvmlBackend()
     cpu = cpu_info(psutil_module, root)
     memory = memory_info(psutil_module)

@@ -6,6 +6,7 @@ Shipped resources are the top-level ``styles`` and ``config`` packages, found th
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from core.constants import APP_NAME
@@ -17,12 +18,10 @@ def resource_dir(name: str) -> Path:
     Raises:
         ValueError: ``name`` is not a resource package.
     """
-    if name == "styles":
-        import styles as package
-    elif name == "config":
-        import config as package
-    else:
+    if name not in ("styles", "config"):
         raise ValueError(f"unknown resource directory {name!r}")
+    package = importlib.import_module(name)
+    assert package.__file__ is not None
     return Path(package.__file__).resolve().parent
 
 

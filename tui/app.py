@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -70,12 +70,12 @@ class ThermalScoutApp(App[int]):
     """Thermal Scout: the one store, the screens as modes, the telemetry worker."""
 
     TITLE = "Thermal Scout"
-    CSS_PATH: ClassVar[list[str | Path]] = [
+    CSS_PATH = [
         style_path("app.tcss"),
         style_path("hardware.tcss"),
         style_path("thermals.tcss"),
     ]
-    MODES: ClassVar[dict[str, str | Callable[..., object]]] = {  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
     }
@@ -158,7 +158,7 @@ class ThermalScoutApp(App[int]):
             yield SystemCommand(
                 f"{spec.title} screen ({keys})",
                 spec.tooltip,
-                lambda mode=spec.mode: self.switch_mode(mode),  # type: ignore[misc]
+                lambda mode=spec.mode: self.switch_mode(mode),
             )
         yield from super().get_system_commands(screen)
 
@@ -231,12 +231,7 @@ class ThermalScoutApp(App[int]):
             source = ReplaySource(self._trace)
         else:
             source = LiveSource()
-        sampler = Sampler(
-            source,
-            self.interval_s,
-            self._queue_samples,
-            lambda text: self.post_message(self.TelemetryNotice(text)),
-        )
+        sampler = Sampler(source, self.interval_s, self._queue_samples, self._sampler_notice)
         self._sampler = sampler
         self._sampler_ready.set()
         if self._closing:
@@ -244,6 +239,10 @@ class ThermalScoutApp(App[int]):
         sampler.run()
         if source.finished:
             self.post_message(self.SourceFinished())
+
+    def _sampler_notice(self, text: str) -> None:
+        """Sampler-thread callback for faults that did not stop it."""
+        self.post_message(self.TelemetryNotice(text))
 
     def _queue_samples(self, samples: list[Sample]) -> None:
         """Sampler-thread callback: queue, then wake the UI with a coalescing message."""
@@ -294,8 +293,10 @@ class ThermalScoutApp(App[int]):
     def _recording_changed(self, message: RecordingChanged) -> None:
         self.state = with_recording(self.state, message.path, message.notice)
         if message.notice:
-            severity = "error" if message.path is None else "information"
-            self.notify(message.notice, severity=severity, timeout=8)
+            if message.path is None and message.notice.startswith("cannot"):
+                self.notify(message.notice, severity="error", timeout=8)
+            else:
+                self.notify(message.notice, timeout=8)
 
     # -- intents from screens ------------------------------------------------------------
     def toggle_recording(self) -> None:

@@ -46,6 +46,12 @@ _PER_CORE_LABEL = re.compile(r"^(core \d+|tccd\d+)$", re.IGNORECASE)
 _AMD_GROUPS = ("k10temp", "zenpower")
 _ZONE_TYPES = {"x86_pkg_temp", "cpu_thermal", "soc_thermal"}
 
+_TEMP_KEYS = ("temps", "package_temp_c", "package_temp_high_c", "package_temp_critical_c")
+_FREQ_KEYS = ("freq_mhz", "freq_max_mhz")
+_MEMORY_KEYS = ("memory_used_bytes", "memory_total_bytes")
+_RAPL_KEYS = ("zones", "package_power_w", "package_energy_j")
+_BATTERY_KEYS = ("battery_power_w", "battery_discharging", "battery_percent")
+
 _Values = dict[str, Any]
 _Reasons = dict[str, str]
 
@@ -166,6 +172,7 @@ class CpuReader:
         self.rapl = rapl if rapl is not None else RaplReader(self.root)
         self._battery_path: Path | None = None
         self._battery_searched = False
+        self._load_primed = False
 
     # -- psutil access ---------------------------------------------------------------------
     def _call(self, name: str, **kwargs: Any) -> tuple[Any, str | None]:
@@ -181,7 +188,7 @@ class CpuReader:
     # -- families --------------------------------------------------------------------------
     def _temps(self) -> _Part:
         part = _Part(source="psutil sensors_temperatures")
-        keys = ("temps", "package_temp_c", "package_temp_high_c", "package_temp_critical_c")
+        keys = _TEMP_KEYS
         raw, error = self._call("sensors_temperatures")
         if error is None and not isinstance(raw, Mapping):
             error = NO_TEMPS if not raw else f"unexpected sensors_temperatures() result: {raw!r}"
@@ -244,6 +251,12 @@ class CpuReader:
         if error is not None:
             part.reasons["load_pct"] = error
             return part
+        if not self._load_primed:
+            # psutil's first non-blocking call compares against import time and may return a
+            # meaningless 0.0: report "no value yet" rather than a fake zero.
+            self._load_primed = True
+            part.reasons["load_pct"] = "first sample: load is measured between two samples"
+            return part
         loads = [_number(value) for value in raw]
         part.values["_core_loads"] = loads
         valid = [value for value in loads if value is not None]
@@ -285,7 +298,7 @@ class CpuReader:
 
     def _memory(self) -> _Part:
         part = _Part(source="psutil virtual_memory")
-        keys = ("memory_used_bytes", "memory_total_bytes")
+        keys = _MEMORY_KEYS
         raw, error = self._call("virtual_memory")
         total = _number(getattr(raw, "total", None))
         available = _number(getattr(raw, "available", None))
@@ -300,7 +313,7 @@ class CpuReader:
 
     def _power(self, now_s: float) -> _Part:
         part = _Part(source="powercap")
-        keys = ("zones", "package_power_w", "package_energy_j")
+        keys = _RAPL_KEYS
         result = self.rapl.read(now_s)
         if isinstance(result, Unavailable):
             part.reasons.update(dict.fromkeys(keys, str(result)))
@@ -338,7 +351,7 @@ class CpuReader:
 
     def _battery(self) -> _Part:
         part = _Part(source="sysfs power_supply")
-        keys = ("battery_power_w", "battery_discharging", "battery_percent")
+        keys = _BATTERY_KEYS
         reading = self._battery_reading()
         if isinstance(reading, Unavailable):
             part.reasons.update(dict.fromkeys(keys, str(reading)))
@@ -369,7 +382,6 @@ class CpuReader:
             )
         return part
 
-    # -- public API ------------------------------------------------------------------------
     def _guarded(self, what: str, keys: tuple[str, ...], read: Callable[[], _Part]) -> _Part:
         """Run one family; a bug or surprise in it becomes reasons, never an exception."""
         try:
@@ -391,24 +403,12 @@ class CpuReader:
         """
         parts = (
             self._guarded("CPU load", ("load_pct",), self._loads),
-            self._guarded("CPU frequency", ("freq_mhz", "freq_max_mhz"), self._freqs),
-            self._guarded(
-                "temperatures",
-                ("temps", "package_temp_c", "package_temp_high_c", "package_temp_critical_c"),
-                self._temps,
-            ),
+            self._guarded("CPU frequency", _FREQ_KEYS, self._freqs),
+            self._guarded("temperatures", _TEMP_KEYS, self._temps),
             self._guarded("fans", ("fans",), self._fans),
-            self._guarded("memory", ("memory_used_bytes", "memory_total_bytes"), self._memory),
-            self._guarded(
-                "RAPL",
-                ("zones", "package_power_w", "package_energy_j"),
-                lambda: self._power(now_s),
-            ),
-            self._guarded(
-                "battery",
-                ("battery_power_w", "battery_discharging", "battery_percent"),
-                self._battery,
-            ),
+            self._guarded("memory", _MEMORY_KEYS, self._memory),
+            self._guarded("RAPL", _RAPL_KEYS, lambda: self._power(now_s)),
+            self._guarded("battery", _BATTERY_KEYS, self._battery),
         )
         values: _Values = {}
         reasons: _Reasons = {}
@@ -451,18 +451,10 @@ class CpuReader:
             One status each for "CPU temperature", "Per-core temperature", "CPU frequency",
             "CPU package power (RAPL)", "DRAM power (RAPL)", "Fans" and "Battery power".
         """
-        temps = self._guarded(
-            "temperatures",
-            ("temps", "package_temp_c", "package_temp_high_c", "package_temp_critical_c"),
-            self._temps,
-        )
-        freqs = self._guarded("CPU frequency", ("freq_mhz", "freq_max_mhz"), self._freqs)
+        temps = self._guarded("temperatures", _TEMP_KEYS, self._temps)
+        freqs = self._guarded("CPU frequency", _FREQ_KEYS, self._freqs)
         fans = self._guarded("fans", ("fans",), self._fans)
-        battery = self._guarded(
-            "battery",
-            ("battery_power_w", "battery_discharging", "battery_percent"),
-            self._battery,
-        )
+        battery = self._guarded("battery", _BATTERY_KEYS, self._battery)
         statuses = [
             _status("CPU temperature", temps, "package_temp_c"),
             self._per_core_status(temps),

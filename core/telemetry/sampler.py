@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from core.errors import RecordError
-from core.telemetry.sample import Sample
+from core.telemetry.sample import CpuSample, GpuSample, Sample
 from core.telemetry.trace import TraceWriter
 
 
@@ -43,6 +43,22 @@ class TelemetrySource(Protocol):
         ...
 
 
+class CpuReaderLike(Protocol):
+    """What the live source needs of a CPU reader."""
+
+    def read(self, now_s: float) -> CpuSample:
+        """One CPU sample; never raises."""
+        ...
+
+
+class GpuReaderLike(Protocol):
+    """What the live source needs of a GPU reader."""
+
+    def read(self) -> tuple[GpuSample, ...]:
+        """One sample per GPU; never raises."""
+        ...
+
+
 class LiveSource:
     """Live sensors: the CPU reader and the NVML GPU reader, built lazily on the sampler thread.
 
@@ -56,15 +72,15 @@ class LiveSource:
 
     def __init__(
         self,
-        cpu_reader_factory: Callable[[], object] | None = None,
-        gpu_reader_factory: Callable[[], object] | None = None,
+        cpu_reader_factory: Callable[[], CpuReaderLike] | None = None,
+        gpu_reader_factory: Callable[[], GpuReaderLike] | None = None,
     ) -> None:
         self._cpu_factory = cpu_reader_factory
         self._gpu_factory = gpu_reader_factory
-        self._cpu: object | None = None
-        self._gpu: object | None = None
+        self._cpu: CpuReaderLike | None = None
+        self._gpu: GpuReaderLike | None = None
 
-    def _ensure(self) -> None:
+    def _ensure(self) -> tuple[CpuReaderLike, GpuReaderLike]:
         if self._cpu is None:
             if self._cpu_factory is None:
                 from core.telemetry.cpu import CpuReader
@@ -80,13 +96,12 @@ class LiveSource:
                 self._gpu = GpuReader(PynvmlBackend())
             else:
                 self._gpu = self._gpu_factory()
+        return self._cpu, self._gpu
 
     def read(self, now_s: float) -> list[Sample]:
         """One sample from every reader."""
-        self._ensure()
-        cpu = self._cpu.read(now_s)  # type: ignore[attr-defined]
-        gpus = self._gpu.read()  # type: ignore[attr-defined]
-        return [Sample(t_s=now_s, cpu=cpu, gpus=tuple(gpus))]
+        cpu_reader, gpu_reader = self._ensure()
+        return [Sample(t_s=now_s, cpu=cpu_reader.read(now_s), gpus=tuple(gpu_reader.read()))]
 
     def close(self) -> None:
         """Shut NVML down if the GPU reader holds it."""

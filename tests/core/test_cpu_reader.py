@@ -89,8 +89,20 @@ def fake_psutil(
     return SimpleNamespace(**{k: v for k, v in functions.items() if k not in omit})
 
 
-def reader_for(tmp_path: Path, ps: Any) -> CpuReader:
-    return CpuReader(psutil_module=ps, root=SysfsRoot(tmp_path))
+def reader_for(tmp_path: Path, ps: Any, *, primed: bool = True) -> CpuReader:
+    """A reader on a fake psutil; ``primed`` skips the first-sample load gap."""
+    reader = CpuReader(psutil_module=ps, root=SysfsRoot(tmp_path))
+    reader._load_primed = primed
+    return reader
+
+
+def test_first_sample_has_no_load_rather_than_a_fake_zero(tmp_path: Path) -> None:
+    ps = fake_psutil()
+    reader = reader_for(tmp_path, ps, primed=False)
+    first = reader.read(0.0)
+    assert first.load_pct is None
+    assert first.reason("load_pct") == "first sample: load is measured between two samples"
+    assert reader.read(1.0).load_pct == 40.0
 
 
 def status(statuses: tuple[SensorStatus, ...], name: str) -> SensorStatus:

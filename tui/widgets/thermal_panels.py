@@ -88,8 +88,10 @@ class CpuReadings(Readings):
 
     telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
 
-    def __init__(self, thresholds: ThresholdSettings, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, thresholds: ThresholdSettings, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.thresholds = thresholds
 
     def render(self) -> RenderableType:
@@ -187,8 +189,15 @@ class GpuReadings(Readings):
 
     telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
 
-    def __init__(self, index: int, thresholds: ThresholdSettings, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        index: int,
+        thresholds: ThresholdSettings,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.index = index
         self.thresholds = thresholds
 
@@ -297,8 +306,16 @@ class PlotBox(Vertical):
 
     DEFAULT_CSS = "PlotBox { height: auto; width: 1fr; }"
 
-    def __init__(self, title: str, unit: str, *, fit: bool = False, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        title: str,
+        unit: str,
+        *,
+        fit: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.title = title
         self.unit = unit
         self.fit = fit
@@ -317,8 +334,15 @@ class CpuCard(Vertical):
 
     telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
 
-    def __init__(self, thresholds: ThresholdSettings, window_s: float, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        thresholds: ThresholdSettings,
+        window_s: float,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.thresholds = thresholds
         self.window_s = window_s
 
@@ -363,9 +387,15 @@ class GpuCard(Vertical):
     telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
 
     def __init__(
-        self, index: int, thresholds: ThresholdSettings, window_s: float, **kwargs: str
+        self,
+        index: int,
+        thresholds: ThresholdSettings,
+        window_s: float,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(id=id, classes=classes)
         self.index = index
         self.thresholds = thresholds
         self.window_s = window_s
@@ -434,8 +464,15 @@ class GpuCards(Vertical):
     telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
     hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
 
-    def __init__(self, thresholds: ThresholdSettings, window_s: float, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        thresholds: ThresholdSettings,
+        window_s: float,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.thresholds = thresholds
         self.window_s = window_s
         self._indices: tuple[int, ...] | None = None

@@ -1,0 +1,53 @@
+"""Write screenshots/*.svg from the same deterministic app factory the snapshot tests use.
+
+Run with ``make screenshots``. The pictures show the committed H100 trace replayed on the
+machine it was recorded on, and a sensor-less VM (no GPU, no hwmon, no RAPL) like CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.tui.snapshot_app import SIZE, make_app, settle  # noqa: E402
+
+SHOTS: list[tuple[str, str, str]] = [
+    # (file name, scenario, key that opens the screen)
+    ("hardware.svg", "h100", "1"),
+    ("thermals.svg", "h100", "2"),
+    ("hardware-sensorless.svg", "sensorless", "1"),
+    ("thermals-sensorless.svg", "sensorless", "2"),
+]
+
+
+async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
+    """Open the app, go to the screen, wait until it is idle, save an SVG."""
+    app = make_app(scenario)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press(key)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        app.save_screenshot(filename=name, path=str(out))
+
+
+def main() -> int:
+    out = ROOT / "screenshots"
+    out.mkdir(exist_ok=True)
+    runs: list[Callable[[], Awaitable[Any]]] = [
+        (lambda n=n, s=s, k=k: shoot(n, s, k, out)) for n, s, k in SHOTS
+    ]
+    for run, (name, _, _) in zip(runs, SHOTS, strict=True):
+        asyncio.run(run())
+        print(f"wrote screenshots/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
