@@ -43,7 +43,7 @@ def _read(root: Path, rel: str) -> str | None:
         return None
 
 
-def cpu_model(root: Path = SYSFS_ROOT) -> str:
+def cpu_model(root: Path = Path("/")) -> str:
     """CPU model name from ``/proc/cpuinfo`` (x86 ``model name``, Arm ``Model``/``Hardware``)."""
     text = _read(root, "proc/cpuinfo") or ""
     fields: dict[str, str] = {}
@@ -57,7 +57,7 @@ def cpu_model(root: Path = SYSFS_ROOT) -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def virtualization(root: Path = SYSFS_ROOT) -> str | None:
+def virtualization(root: Path = SYSFS_ROOT, proc_root: Path = Path("/")) -> str | None:
     """Name of the hypervisor or container, when the machine is virtual; else None."""
     vendor = (_read(root, "sys/class/dmi/id/sys_vendor") or "").strip()
     product = (_read(root, "sys/class/dmi/id/product_name") or "").strip()
@@ -65,18 +65,18 @@ def virtualization(root: Path = SYSFS_ROOT) -> str | None:
     for name in known:
         if name.lower() in f"{vendor} {product}".lower():
             return f"{vendor} {product}".strip()
-    if (root / ".dockerenv").exists() or (root / "run/.containerenv").exists():
+    if (proc_root / ".dockerenv").exists() or (proc_root / "run/.containerenv").exists():
         return "container"
-    cpuinfo = _read(root, "proc/cpuinfo") or ""
+    cpuinfo = _read(proc_root, "proc/cpuinfo") or ""
     if " hypervisor" in cpuinfo:
         return "virtual machine (hypervisor flag)"
     return None
 
 
-def os_info(root: Path = SYSFS_ROOT) -> OsInfo:
+def os_info(root: Path = SYSFS_ROOT, proc_root: Path = Path("/")) -> OsInfo:
     """Operating system, distribution and Python version."""
     distribution = ""
-    for line in (_read(root, "etc/os-release") or "").splitlines():
+    for line in (_read(proc_root, "etc/os-release") or "").splitlines():
         if line.startswith("PRETTY_NAME="):
             distribution = line.split("=", 1)[1].strip().strip('"')
     return OsInfo(
@@ -84,7 +84,7 @@ def os_info(root: Path = SYSFS_ROOT) -> OsInfo:
         release=platform.release(),
         distribution=distribution or platform.platform(terse=True),
         python=platform.python_version(),
-        virtualized=virtualization(root),
+        virtualized=virtualization(root, proc_root),
     )
 
 
@@ -116,7 +116,7 @@ def disk_info(path: Path) -> DiskInfo:
     return DiskInfo(str(path), usage.total, usage.free)
 
 
-def cpu_info(psutil_module: Any, root: Path = SYSFS_ROOT) -> CpuInfo:
+def cpu_info(psutil_module: Any, proc_root: Path = Path("/")) -> CpuInfo:
     """CPU model, core counts and frequency (0 MHz maxima from VMs become None)."""
     logical = psutil_module.cpu_count(logical=True) or os.cpu_count() or 1
     physical = psutil_module.cpu_count(logical=False)
@@ -131,7 +131,7 @@ def cpu_info(psutil_module: Any, root: Path = SYSFS_ROOT) -> CpuInfo:
             freq_mhz = float(freq.current) if freq.current else None
             freq_max = float(freq.max) if freq.max else None
     return CpuInfo(
-        model=cpu_model(root),
+        model=cpu_model(proc_root),
         physical_cores=physical,
         logical_cores=logical,
         freq_mhz=freq_mhz,
@@ -231,6 +231,7 @@ def recommend(cpu: CpuInfo, memory: MemoryInfo, gpus: tuple[GpuInfo, ...]) -> Re
 def detect(
     *,
     root: Path = SYSFS_ROOT,
+    proc_root: Path = Path("/"),
     psutil_module: Any = None,
     nvml_backend: Any = None,
     environ: Mapping[str, str] = os.environ,
@@ -238,7 +239,8 @@ def detect(
     """Describe this machine. Never raises for missing sensors or GPUs.
 
     Args:
-        root: Root for ``/proc`` and ``/sys`` reads.
+        root: Root for ``/sys`` reads (``THERMAL_SCOUT_SYSFS_ROOT`` in containers).
+        proc_root: Root for ``/proc`` and ``/etc`` reads.
         psutil_module: psutil or a fake of it.
         nvml_backend: An :class:`core.nvml.NvmlBackend` (default: the real NVML). Call this on
             the thread that owns NVML.
@@ -254,7 +256,7 @@ def detect(
 
         psutil_module = psutil
     backend = nvml_backend if nvml_backend is not None else PynvmlBackend()
-    cpu = cpu_info(psutil_module, root)
+    cpu = cpu_info(psutil_module, proc_root)
     memory = memory_info(psutil_module)
     enumeration = enumerate_gpus(backend, root)
     sensors: list[SensorStatus] = list(
@@ -265,7 +267,7 @@ def detect(
         cpu=cpu,
         memory=memory,
         disk=disk_info(hf_cache_dir(environ)),
-        os=os_info(root),
+        os=os_info(root, proc_root),
         gpus=enumeration.gpus,
         gpu_reason=enumeration.reason,
         sensors=tuple(sensors),

@@ -90,10 +90,11 @@ class LiveSource:
                 self._cpu = self._cpu_factory()
         if self._gpu is None:
             if self._gpu_factory is None:
+                from core.constants import SYSFS_ROOT
                 from core.nvml import PynvmlBackend
                 from core.telemetry.gpu import GpuReader
 
-                self._gpu = GpuReader(PynvmlBackend())
+                self._gpu = GpuReader(PynvmlBackend(), SYSFS_ROOT)
             else:
                 self._gpu = self._gpu_factory()
         return self._cpu, self._gpu
