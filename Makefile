@@ -26,7 +26,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check core tui tests benchmarks scripts
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

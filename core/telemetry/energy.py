@@ -264,3 +264,37 @@ def mean_of(values: Sequence[float | None]) -> float | None:
     """Mean of non-None values, or None."""
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+VIOLATION_LABELS: dict[str, str] = {
+    "power": "power-capped",
+    "thermal": "thermally limited",
+    "board_limit": "board-limited",
+    "reliability": "reliability-limited",
+    "sw_thermal": "thermal slowdown",
+    "hw_thermal": "hardware thermal slowdown",
+    "hw_power_brake": "power brake",
+}
+"""Plain words for NVML's cumulative violation timers."""
+
+
+def violation_shares(first: GpuSample, last: GpuSample, window_s: float) -> dict[str, float]:
+    """Share of ``window_s`` each violation timer ran, from two samples' cumulative ns counters.
+
+    NVML counts these in the driver, so unlike the sampled clock-event mask they miss nothing
+    between samples. Timers that went backwards (driver reload) are left out.
+
+    Example:
+        >>> a = GpuSample(0, violation_ns=(("power", 0),))
+        >>> b = GpuSample(0, violation_ns=(("power", 3_000_000_000),))
+        >>> violation_shares(a, b, 4.0)
+        {'power': 0.75}
+    """
+    if window_s <= 0:
+        return {}
+    before = dict(first.violation_ns)
+    shares: dict[str, float] = {}
+    for name, ns in last.violation_ns:
+        if name in before and ns >= before[name]:
+            shares[name] = min(1.0, (ns - before[name]) / 1e9 / window_s)
+    return shares

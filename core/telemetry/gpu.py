@@ -390,9 +390,11 @@ class GpuReader:
             ``power_state``.
 
     Example:
+        >>> from core.nvml import PynvmlBackend
         >>> reader = GpuReader(PynvmlBackend())
-        >>> for sample in reader.read():
+        >>> for sample in reader.read():  # doctest: +SKIP
         ...     sample.power_instant_w, sample.reason("energy_mj")
+        (698.2, None)
     """
 
     def __init__(self, backend: NvmlBackend, root: SysfsLikeRoot | Path = Path("/")) -> None:

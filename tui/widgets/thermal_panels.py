@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from core.config import ThresholdSettings
 from core.state import HardwareSlice, TelemetrySlice
-from core.telemetry.energy import counter_delta
+from core.telemetry.energy import VIOLATION_LABELS, counter_delta, violation_shares
 from core.telemetry.history import SampleHistory
 from core.telemetry.sample import CpuSample, GpuSample, Sample
 from core.telemetry.throttle import decode, describe, is_throttled
@@ -298,7 +298,35 @@ class GpuReadings(Readings):
                 throttle.append_text(self.muted(f"  (also: {', '.join(benign)})"))
             throttle.append_text(self.muted(f"  mask 0x{mask:x}"))
             grid.add_row("Throttle", throttle)
+        limited = self._violations(gpu)
+        if limited is not None:
+            grid.add_row("Limited", limited)
         return grid
+
+    def _violations(self, gpu: GpuSample) -> Text | None:
+        """Share of the history window each NVML violation timer ran, or None without timers."""
+        if not gpu.violation_ns:
+            return None
+        history = self.telemetry.history
+        for sample in history:
+            first = next((g for g in sample.gpus if g.index == self.index), None)
+            if first is not None and first.violation_ns:
+                latest = self.telemetry.latest
+                window = latest.t_s - sample.t_s if latest is not None else 0.0
+                shares = violation_shares(first, gpu, window)
+                if not shares:
+                    return self.muted("n/a · needs two samples")
+                active = [(k, v) for k, v in shares.items() if v >= 0.005]
+                text = Text(
+                    ", ".join(f"{VIOLATION_LABELS.get(k, k)} {v:.0%}" for k, v in active)
+                    or "never",
+                    style=self.level_style("hot" if active else "ok"),
+                )
+                text.append_text(
+                    self.muted(f"  of the last {window:.0f} s (NVML violation timers)")
+                )
+                return text
+        return None
 
 
 class PlotBox(Vertical):
