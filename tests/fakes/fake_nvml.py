@@ -17,6 +17,7 @@ that take a sensor/clock/threshold id. Keys of ``fields`` are a field id (any sc
 ``(field id, scope id)``.
 
 Example:
+    >>> from core.nvml import PynvmlBackend
     >>> fake = FakeNvml([h100()])
     >>> backend = PynvmlBackend(module=fake)
     >>> fake.calls["nvmlDeviceGetTotalEnergyConsumption"]
