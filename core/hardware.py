@@ -204,7 +204,10 @@ def recommend(cpu: CpuInfo, memory: MemoryInfo, gpus: tuple[GpuInfo, ...]) -> Re
     if threads == cores:
         reasons.append(f"{threads} thread: a single core leaves none spare for the system")
     else:
-        reasons.append(f"{threads} threads: {cores} cores minus {cores - threads} for the system")
+        plural = "s" if threads != 1 else ""
+        reasons.append(
+            f"{threads} thread{plural}: {cores} cores minus {cores - threads} for the system"
+        )
     context, max_tokens, batch = {
         "quality": (8192, 2048, 4),
         "balanced": (4096, 1024, 2),

@@ -125,7 +125,8 @@ class RecommendationPanel(HardwarePanel):
         grid.add_row("Models", f"{rec.model_tier_label}")
         grid.add_row(
             "Profile",
-            f"{rec.profile} · {rec.threads} threads · context {rec.context_length:,} · "
+            f"{rec.profile} · {rec.threads} thread{'s' if rec.threads != 1 else ''} · "
+            f"context {rec.context_length:,} · "
             f"batch {rec.batch_size} · max tokens {rec.max_tokens:,}",
         )
         if rec.warning:
@@ -152,8 +153,8 @@ class SensorTable(HardwarePanel):
         table = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
         table.add_column("Reading", no_wrap=True, ratio=2)
         table.add_column("State", no_wrap=True, width=7)
-        table.add_column("Why not / how to fix", ratio=7)
-        table.add_column("Source", no_wrap=True, width=9)
+        table.add_column("Why not / how to fix", ratio=6)
+        table.add_column("Source", ratio=2)
         live = self.get_component_rich_style("sensor-table--live")
         missing = self.get_component_rich_style("sensor-table--missing")
         for sensor in info.sensors:
