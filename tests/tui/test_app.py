@@ -212,3 +212,27 @@ async def test_skipped_trace_lines_are_announced(tmp_path: Path) -> None:
         await wait_for(lambda: app.state.telemetry.finished)
         messages = [n.message for n in app._notifications]
         assert any("skipped 1 bad line(s); first at line 2" in m for m in messages)
+
+
+async def test_per_core_frequency_shown_only_when_cores_differ() -> None:
+    from core.telemetry.sample import CoreReading
+
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("2")
+        await pilot.pause()
+        readings = app.screen.query_one(CpuReadings)
+        differing = CpuSample(
+            cores=(CoreReading(0, 50.0, 2400.0), CoreReading(1, 10.0, 800.0)),
+            unavailable=(("package_temp_c", "x"),),
+        )
+        same = CpuSample(cores=(CoreReading(0, 50.0, 2400.0), CoreReading(1, 10.0, 2400.0)))
+
+        def cores_cell(cpu: CpuSample) -> str:
+            grid = readings._render_cpu(cpu)
+            labels = [str(c) for c in grid.columns[0]._cells]
+            return str(grid.columns[1]._cells[labels.index("Cores")])
+
+        assert "2.4G" in cores_cell(differing) and "0.8G" in cores_cell(differing)
+        assert "G" not in cores_cell(same)

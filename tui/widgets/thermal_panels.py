@@ -138,6 +138,8 @@ class CpuReadings(Readings):
         load.append_text(self.muted(freq))
         grid.add_row("Load", load)
         if cpu.cores:
+            freqs = {c.freq_mhz for c in cpu.cores if c.freq_mhz is not None}
+            per_core_freq = len(freqs) > 1  # identical values say nothing per core
             cores = Text()
             for i, core in enumerate(cpu.cores):
                 if i:
@@ -145,6 +147,8 @@ class CpuReadings(Readings):
                 fraction = None if core.load_pct is None else core.load_pct / 100
                 cores.append(f"{core.index}:")
                 cores.append(bar(fraction, 6))
+                if per_core_freq and core.freq_mhz is not None:
+                    cores.append_text(self.muted(f" {core.freq_mhz / 1000:.1f}G"))
             grid.add_row("Cores", cores)
         per_core = [s for s in cpu.temps if s.label.lower().startswith("core")]
         if per_core:
@@ -269,7 +273,10 @@ class GpuReadings(Readings):
             if gpu.sm_clock_max_mhz:
                 clocks.append_text(self.muted(f" of {fmt(gpu.sm_clock_max_mhz, 'MHz')} SM"))
             if gpu.mem_clock_mhz is not None:
-                clocks.append_text(self.muted(f" · memory {fmt(gpu.mem_clock_mhz, 'MHz')}"))
+                memory = f" · memory {fmt(gpu.mem_clock_mhz, 'MHz')}"
+                if gpu.mem_clock_max_mhz:
+                    memory += f" of {fmt(gpu.mem_clock_max_mhz, 'MHz')}"
+                clocks.append_text(self.muted(memory))
             grid.add_row("Clocks", clocks)
         else:
             grid.add_row("Clocks", self.missing(gpu.reason("sm_clock_mhz")))
