@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -134,13 +134,15 @@ class ThermalScoutApp(App[int]):
             self.notice = notice
 
     # -- the store -----------------------------------------------------------------------
-    state: reactive[AppState] = reactive(
+    # vars, not reactives: the store renders nothing itself, so a change must not repaint the
+    # screen; widgets bound to a slice repaint on their own.
+    state: var[AppState] = var(
         lambda: initial_state(interval_s=1.0, history_s=3600.0, source="live"), init=False
     )
     """The one store. Only the message handlers of this class assign it."""
-    hardware: reactive[HardwareSlice] = reactive(HardwareSlice, init=False)
+    hardware: var[HardwareSlice] = var(HardwareSlice, init=False)
     """The hardware slice (computed from ``state``)."""
-    telemetry: reactive[TelemetrySlice] = reactive(
+    telemetry: var[TelemetrySlice] = var(
         lambda: initial_state(interval_s=1.0, history_s=1.0, source="live").telemetry, init=False
     )
     """The telemetry slice (computed from ``state``)."""

@@ -34,6 +34,9 @@ NO_TEMPS = "no temperature sensors exposed (no hwmon; typical in VMs and contain
 NO_FANS = "no fan sensors exposed (typical in VMs, containers and many desktops)"
 """Reason for an empty ``sensors_fans()``."""
 
+EMPTY_RECHECK_S = 30.0
+"""After psutil found no temperature sensors or fans, ask again only this often."""
+
 BOGUS_LOW_C = 1.0
 """Readings at or below this are discarded as bogus (as s-tui does)."""
 
@@ -173,6 +176,8 @@ class CpuReader:
         self._battery_path: Path | None = None
         self._battery_searched = False
         self._load_primed = False
+        self._now_s = 0.0
+        self._empty_until: dict[str, float] = {}
 
     # -- psutil access ---------------------------------------------------------------------
     def _call(self, name: str, **kwargs: Any) -> tuple[Any, str | None]:
@@ -185,11 +190,27 @@ class CpuReader:
         except Exception as exc:  # psutil raises OSError, RuntimeError, psutil.Error, ...
             return None, f"psutil.{name}() failed: {type(exc).__name__}: {exc}"
 
+    def _sparse_call(self, name: str) -> tuple[Any, str | None]:
+        """``psutil.<name>()``, but after an empty answer only every ``EMPTY_RECHECK_S``.
+
+        Machines without hwmon (VMs, containers) answer ``{}`` forever, yet psutil walks
+        ``/sys/class/hwmon`` on every call; sensors that appear later are still found.
+        """
+        until = self._empty_until.get(name)
+        if until is not None and self._now_s < until:
+            return {}, None
+        raw, error = self._call(name)
+        if error is None and isinstance(raw, Mapping) and not raw:
+            self._empty_until[name] = self._now_s + EMPTY_RECHECK_S
+        else:
+            self._empty_until.pop(name, None)
+        return raw, error
+
     # -- families --------------------------------------------------------------------------
     def _temps(self) -> _Part:
         part = _Part(source="psutil sensors_temperatures")
         keys = _TEMP_KEYS
-        raw, error = self._call("sensors_temperatures")
+        raw, error = self._sparse_call("sensors_temperatures")
         if error is None and not isinstance(raw, Mapping):
             error = NO_TEMPS if not raw else f"unexpected sensors_temperatures() result: {raw!r}"
         if error is not None:
@@ -225,7 +246,7 @@ class CpuReader:
 
     def _fans(self) -> _Part:
         part = _Part(source="psutil sensors_fans")
-        raw, error = self._call("sensors_fans")
+        raw, error = self._sparse_call("sensors_fans")
         if error is None and not isinstance(raw, Mapping):
             error = NO_FANS if not raw else f"unexpected sensors_fans() result: {raw!r}"
         if error is not None:
@@ -401,6 +422,7 @@ class CpuReader:
             The sample; every None reading (and every empty ``temps``/``fans``/``cores``/
             ``zones``) has its reason in ``unavailable``.
         """
+        self._now_s = now_s
         parts = (
             self._guarded("CPU load", ("load_pct",), self._loads),
             self._guarded("CPU frequency", _FREQ_KEYS, self._freqs),

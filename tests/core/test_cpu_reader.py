@@ -725,3 +725,25 @@ def test_real_machine_never_raises_and_explains() -> None:
     probe = CpuReader().probe()
     assert [s.name for s in probe] == PROBE_NAMES
     assert all(s.available or s.reason for s in probe)
+
+
+def test_absent_sensors_are_rechecked_only_every_30_s(tmp_path: Path) -> None:
+    calls = {"temps": 0}
+    found: dict[str, Any] = {}
+
+    def sensors_temperatures() -> Any:
+        calls["temps"] += 1
+        return found
+
+    ps = fake_psutil()
+    ps.sensors_temperatures = sensors_temperatures
+    reader = reader_for(tmp_path, ps)
+    for t in range(10):
+        reader.read(float(t))
+    assert calls["temps"] == 1
+    assert reader.read(9.0).reason("package_temp_c") == NO_TEMPS
+    # A sensor appears (a driver was loaded): found at the next recheck, then read every tick.
+    found["coretemp"] = [shwtemp("Package id 0", 55.0, 90.0, 100.0)]
+    assert reader.read(31.0).package_temp_c == 55.0
+    assert reader.read(32.0).package_temp_c == 55.0
+    assert calls["temps"] == 3

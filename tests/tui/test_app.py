@@ -16,7 +16,7 @@ from tests.tui.snapshot_app import SIZE, make_app, sensorless_vm, settle
 from tui.app import ThermalScoutApp
 from tui.screens.hardware import HardwareScreen
 from tui.screens.thermals import ThermalsScreen
-from tui.widgets.thermal_panels import CpuReadings, GpuReadings, StatusLine
+from tui.widgets.thermal_panels import CpuReadings, GpuReadings, ReadingRow, StatusLine
 
 
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
@@ -108,15 +108,13 @@ async def test_unavailable_readings_show_their_reason() -> None:
         await settle(app)
         await pilot.press("2")
         await pilot.pause()
-        rendered = str(app.screen.query_one(CpuReadings).render())
-        grid = app.screen.query_one(CpuReadings)._render_cpu(app.state.telemetry.latest.cpu)  # type: ignore[union-attr]
-        cells = [str(c) for column in grid.columns for c in column._cells]
-        assert (
+        rows = app.screen.query_one(CpuReadings).build()
+        assert rows.value("Temperature") == (
             "n/a · no temperature sensors exposed (no hwmon; typical in VMs and containers)"
-            in cells
         )
-        assert "n/a · RAPL energy_uj is root-only since CVE-2020-8694" in cells
-        assert rendered  # renders without error
+        assert rows.value("Power") == "n/a · RAPL energy_uj is root-only since CVE-2020-8694"
+        shown = [str(row.render()) for row in app.screen.query(ReadingRow)]
+        assert any(line.startswith("Temperature") and "no hwmon" in line for line in shown)
         no_gpu = app.screen.query_one("#no-gpu")
         assert "NVML library not found" in str(no_gpu.render())
 
@@ -130,9 +128,7 @@ async def test_replay_shows_power_limited_in_words() -> None:
         readings = app.screen.query_one(GpuReadings)
         gpu = readings.gpu()
         assert gpu is not None and gpu.clock_event_reasons == 0x4
-        grid = readings._render_gpu(gpu)
-        cells = [str(c) for column in grid.columns for c in column._cells]
-        assert any(cell.startswith("power-limited") for cell in cells)
+        assert readings.build().value("Throttle").startswith("power-limited")
         assert app.screen.query_one("#gpu-card-0").has_class("-throttled")
         status = str(app.screen.query_one(StatusLine).render())
         assert "replay: h100_bf16_matmul_load.jsonl" in status
@@ -230,9 +226,28 @@ async def test_per_core_frequency_shown_only_when_cores_differ() -> None:
         same = CpuSample(cores=(CoreReading(0, 50.0, 2400.0), CoreReading(1, 10.0, 2400.0)))
 
         def cores_cell(cpu: CpuSample) -> str:
-            grid = readings._render_cpu(cpu)
-            labels = [str(c) for c in grid.columns[0]._cells]
-            return str(grid.columns[1]._cells[labels.index("Cores")])
+            return readings._render_cpu(cpu).value("Cores")
 
         assert "2.4G" in cores_cell(differing) and "0.8G" in cores_cell(differing)
         assert "G" not in cores_cell(same)
+
+
+async def test_unchanged_readings_are_not_repainted() -> None:
+    """A sample that changes only the load repaints the load row, not the n/a rows."""
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("2")
+        await pilot.pause()
+        rows = {str(r.line).split("  ")[0]: r for r in app.screen.query(ReadingRow)}
+        before = {label: row.line for label, row in rows.items()}
+        latest = app.state.telemetry.latest
+        assert latest is not None and latest.cpu is not None
+        from dataclasses import replace
+
+        changed = replace(latest.cpu, load_pct=99.0)
+        app._queue_samples([Sample(t_s=latest.t_s + 1, cpu=changed)])
+        await pilot.pause()
+        assert rows["Load"].line is not before["Load"]
+        assert rows["Temperature"].line is before["Temperature"]
+        assert rows["Battery"].line is before["Battery"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -15,8 +15,8 @@ from tui.widgets.hardware_panels import GpuPanel, RecommendationPanel, SensorTab
 class HardwareScreen(Screen[None]):
     """Mirrors the store's hardware slice and binds it into its panels."""
 
-    hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
-    """Mirror of the App's hardware slice."""
+    hardware: var[HardwareSlice] = var(HardwareSlice)
+    """Mirror of the App's hardware slice (a var: the screen itself renders nothing)."""
 
     def compose(self) -> ComposeResult:
         yield Header()

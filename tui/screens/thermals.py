@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -32,11 +32,11 @@ class ThermalsScreen(Screen[None]):
         ),
     ]
 
-    telemetry: reactive[TelemetrySlice] = reactive(
+    telemetry: var[TelemetrySlice] = var(
         lambda: TelemetrySlice(latest=None, history=SampleHistory(1))
     )
-    """Mirror of the App's telemetry slice."""
-    hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
+    """Mirror of the App's telemetry slice (a var: the screen itself renders nothing)."""
+    hardware: var[HardwareSlice] = var(HardwareSlice)
     """Mirror of the App's hardware slice (for "no GPU because …")."""
 
     @property

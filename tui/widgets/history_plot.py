@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.style import Style
-from rich.text import Text
+from rich.segment import Segment
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
-
-from tui.format import Level
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -88,28 +86,31 @@ class HistoryPlot(Widget):
         self.unit = unit
         self.fit = fit
         """Scale to the data's own range instead of from zero (temperatures)."""
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache: list[Strip] = []
 
-    def _level_style(self, value: float) -> Style:
-        name = "history-plot--ok"
-        if self.levels is not None:
-            warn, hot = self.levels
-            name = (
-                "history-plot--hot"
-                if value >= hot
-                else "history-plot--warn"
-                if value >= warn
-                else "history-plot--ok"
-            )
-        return self.get_component_rich_style(name)
+    def on_resize(self) -> None:
+        self._cache_key = None
 
-    def render(self) -> Text:
-        """Rows of blocks plus the scale's top and bottom on the right."""
+    def _lines(self) -> list[Strip]:
+        """The plot as strips, rebuilt only when the data, limits or size changed."""
+        key = (self.values, self.levels, self.scale, self.size)
+        if key == self._cache_key:
+            return self._cache
+        self._cache_key = key
+        self._cache = self._build()
+        return self._cache
+
+    def _build(self) -> list[Strip]:
+        base = self.rich_style
+        axis = base + self.get_component_rich_style("history-plot--axis")
+        width = self.size.width
         present = [v for v in self.values if v is not None]
-        label_width = 8
-        width = max(1, self.size.width - label_width)
-        height = max(1, self.size.height)
         if not present:
-            return Text("no data yet", style=self.get_component_rich_style("history-plot--axis"))
+            return [Strip([Segment("no data yet".ljust(width)[:width], axis)])]
+        label_width = 8
+        columns_width = max(1, width - label_width)
+        height = max(1, self.size.height)
         if self.scale is not None:
             low, high = self.scale
         elif self.fit:
@@ -118,21 +119,42 @@ class HistoryPlot(Widget):
             low, high = max(0.0, min(present) - spread * 0.2), max(present) + spread * 0.2
         else:
             low, high = 0.0, max(present) * 1.1 or 1.0
-        rows = render_rows(self.values, width, height, low, high)
-        columns = bucket(self.values, width)
-        axis = self.get_component_rich_style("history-plot--axis")
-        text = Text(no_wrap=True, overflow="crop")
+        rows = render_rows(self.values, columns_width, height, low, high)
+        columns = bucket(self.values, columns_width)
+        level_styles = {
+            name: base + self.get_component_rich_style(f"history-plot--{name}")
+            for name in ("ok", "warn", "hot")
+        }
+        styles = [level_styles[self._level(v)] if v is not None else axis for v in columns]
+        strips: list[Strip] = []
         for row_index, row in enumerate(rows):
-            for x, char in enumerate(row):
-                value = columns[x]
-                text.append(char, self._level_style(value) if value is not None else axis)
+            segments: list[Segment] = []
+            start = 0
+            for x in range(1, len(row) + 1):  # one segment per run of equal style
+                if x == len(row) or styles[x] != styles[start]:
+                    segments.append(Segment(row[start:x], styles[start]))
+                    start = x
+            label = ""
             if row_index == 0:
-                text.append(f" {high:>6.0f}{self.unit}"[: label_width + 1], axis)
+                label = f" {high:>6.0f}{self.unit}"
             elif row_index == height - 1:
-                text.append(f" {low:>6.0f}{self.unit}"[: label_width + 1], axis)
-            if row_index < height - 1:
-                text.append("\n")
-        return text
+                label = f" {low:>6.0f}{self.unit}"
+            segments.append(Segment(label[: label_width + 1].ljust(label_width), axis))
+            strips.append(Strip(segments).adjust_cell_length(width, base))
+        return strips
+
+    def _level(self, value: float) -> str:
+        if self.levels is None:
+            return "ok"
+        warn, hot = self.levels
+        return "hot" if value >= hot else "warn" if value >= warn else "ok"
+
+    def render_line(self, y: int) -> Strip:
+        """One row of the plot (Textual's line API: no Rich conversion per frame)."""
+        lines = self._lines()
+        if y < len(lines):
+            return lines[y]
+        return Strip.blank(self.size.width, self.rich_style)
 
 
-__all__ = ["HistoryPlot", "Level", "bucket", "render_rows"]
+__all__ = ["HistoryPlot", "bucket", "render_rows"]

@@ -7,12 +7,10 @@ classes styled from the app's TCSS variables.
 
 from __future__ import annotations
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -28,8 +26,52 @@ from tui.widgets.history_plot import HistoryPlot
 _EMPTY = TelemetrySlice(latest=None, history=SampleHistory(1))
 
 
+LABEL_WIDTH = 13
+
+
+class RowList:
+    """Labelled readings in display order, built fresh from each sample."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, Text]] = []
+
+    def add_row(self, label: str, value: str | Text) -> None:
+        """Append a reading (an empty label makes a full-width message row)."""
+        self.rows.append((label, value if isinstance(value, Text) else Text(value)))
+
+    def value(self, label: str) -> str:
+        """Plain text of the reading called ``label`` (for tests and summaries)."""
+        return next(str(value) for name, value in self.rows if name == label)
+
+
+class ReadingRow(Widget):
+    """One reading on one line; repaints only when its text really changed."""
+
+    DEFAULT_CSS = "ReadingRow { height: auto; }"
+
+    line: reactive[Text] = reactive(Text, always_update=False)
+    """The whole line (label and value); Text compares by characters and styles."""
+
+    def __init__(self, line: Text) -> None:
+        super().__init__()
+        self.set_reactive(ReadingRow.line, line)
+
+    def watch_line(self, old: Text, new: Text) -> None:
+        # A value that needs a different number of lines changes the layout; the rest repaints.
+        width = max(1, self.size.width)
+        if -(-old.cell_len // width) != -(-new.cell_len // width):
+            self.refresh(layout=True)
+
+    def render(self) -> Text:
+        return self.line
+
+
 class Readings(Widget):
-    """A two-column grid of labelled readings with level colours."""
+    """Labelled readings with level colours, one :class:`ReadingRow` each.
+
+    Subclasses build a :class:`RowList` from the telemetry slice; rows whose text did not
+    change are not repainted (most rows on a sensor-less machine never change).
+    """
 
     COMPONENT_CLASSES = {
         "readings--label",
@@ -38,7 +80,38 @@ class Readings(Widget):
         "readings--hot",
         "readings--muted",
     }
-    DEFAULT_CSS = "Readings { height: auto; }"
+    DEFAULT_CSS = "Readings { height: auto; layout: vertical; }"
+
+    telemetry: var[TelemetrySlice] = var(_EMPTY)
+    """The slice; the container repaints nothing itself."""
+
+    def on_mount(self) -> None:
+        self._sync()
+
+    def watch_telemetry(self) -> None:
+        if self.is_mounted:
+            self._sync()
+
+    def build(self) -> RowList:
+        """This widget's rows for the current slice (subclasses override)."""
+        return RowList()
+
+    def _sync(self) -> None:
+        label_style = self.get_component_rich_style("readings--label")
+        lines = []
+        for label, value in self.build().rows:
+            line = Text(no_wrap=False)
+            if label:
+                line.append(label.ljust(LABEL_WIDTH), label_style)
+            line.append_text(value)
+            lines.append(line)
+        rows = list(self.query_children(ReadingRow))
+        if len(rows) != len(lines):
+            self.remove_children()
+            self.mount_all([ReadingRow(line) for line in lines])
+            return
+        for row, line in zip(rows, lines, strict=True):
+            row.line = line
 
     def level_style(self, level: Level) -> str:
         """Rich style string for a level."""
@@ -50,33 +123,41 @@ class Readings(Widget):
         """Text in the muted colour (reasons, secondary values)."""
         return Text(text, style=self.get_component_rich_style("readings--muted"))
 
-    def grid(self) -> Table:
-        """An empty label/value grid."""
-        table = Table.grid(padding=(0, 2), expand=False)
-        table.add_column(style=self.get_component_rich_style("readings--label"), no_wrap=True)
-        table.add_column()
-        return table
+    def grid(self) -> RowList:
+        """An empty list of rows."""
+        return RowList()
+
+    def message(self, text: str) -> RowList:
+        """A single full-width muted message."""
+        rows = RowList()
+        rows.add_row("", self.muted(text))
+        return rows
 
     def missing(self, reason: str | None) -> Text:
         """``n/a · reason``."""
         return self.muted(f"n/a · {reason or 'not reported'}")
 
 
-class StatusLine(Static):
+class StatusLine(Widget):
     """Where the data comes from, how often, how much, and whether it is recorded."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY, always_update=True)
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
 
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
+        self.set_class(telemetry.recording is not None, "-recording")
+
+    def render(self) -> Text:
+        telemetry = self.telemetry
         parts = [telemetry.source, f"every {telemetry.interval_s:g} s", f"{telemetry.seq} samples"]
         if telemetry.finished:
             parts.append("replay ended")
-        text = Text("  ·  ".join(parts))
+        text = Text("  ·  ".join(parts), no_wrap=True, overflow="ellipsis")
         if telemetry.recording:
             text.append("   ● REC ", style="bold")
             text.append(telemetry.recording)
-        self.set_class(telemetry.recording is not None, "-recording")
-        self.update(text)
+        return text
 
 
 def _window(history: SampleHistory, seconds: float) -> list[Sample]:
@@ -86,24 +167,22 @@ def _window(history: SampleHistory, seconds: float) -> list[Sample]:
 class CpuReadings(Readings):
     """The CPU's current readings against their limits."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
-
     def __init__(
         self, thresholds: ThresholdSettings, *, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.thresholds = thresholds
 
-    def render(self) -> RenderableType:
+    def build(self) -> RowList:
         latest = self.telemetry.latest
         if latest is None:
-            return self.muted("waiting for the first sample…")
+            return self.message("waiting for the first sample…")
         cpu = latest.cpu
         if cpu is None:
-            return self.muted("no CPU readings in this source (a GPU-only trace)")
+            return self.message("no CPU readings in this source (a GPU-only trace)")
         return self._render_cpu(cpu)
 
-    def _render_cpu(self, cpu: CpuSample) -> Table:
+    def _render_cpu(self, cpu: CpuSample) -> RowList:
         t = self.thresholds
         grid = self.grid()
         if cpu.package_temp_c is not None:
@@ -191,8 +270,6 @@ def _gpu_energy_j(history: SampleHistory, index: int, latest: GpuSample) -> floa
 class GpuReadings(Readings):
     """One GPU's current readings against its limits."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
-
     def __init__(
         self,
         index: int,
@@ -211,15 +288,19 @@ class GpuReadings(Readings):
             return None
         return next((g for g in latest.gpus if g.index == self.index), None)
 
-    def render(self) -> RenderableType:
+    def build(self) -> RowList:
         gpu = self.gpu()
         if gpu is None:
-            return self.muted("no sample")
+            return self.message("no sample")
         if gpu.lost:
-            return Text(gpu.reason("gpu") or "GPU is lost", style=self.level_style("hot"))
+            rows = RowList()
+            rows.add_row(
+                "", Text(gpu.reason("gpu") or "GPU is lost", style=self.level_style("hot"))
+            )
+            return rows
         return self._render_gpu(gpu)
 
-    def _render_gpu(self, gpu: GpuSample) -> Table:
+    def _render_gpu(self, gpu: GpuSample) -> RowList:
         t = self.thresholds
         grid = self.grid()
         if gpu.temp_c is not None:
@@ -336,6 +417,12 @@ class GpuReadings(Readings):
         return None
 
 
+def _show(widget: Widget, visible: bool) -> None:
+    """Set ``display`` only on a change (each set can cost a layout pass)."""
+    if widget.display != visible:
+        widget.display = visible
+
+
 class PlotBox(Vertical):
     """A titled history plot."""
 
@@ -367,7 +454,8 @@ class PlotBox(Vertical):
 class CpuCard(Vertical):
     """The CPU: readings plus temperature/power/load history."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+    telemetry: var[TelemetrySlice] = var(_EMPTY)
+    """The slice; a container renders nothing itself, so changes repaint only children."""
 
     def __init__(
         self,
@@ -404,10 +492,10 @@ class CpuCard(Vertical):
             "cpu-load-plot": [s.cpu.load_pct if s.cpu else None for s in window],
         }
         t = self.thresholds
-        self.query_one(".plots").display = any(s.cpu is not None for s in window)
+        _show(self.query_one(".plots"), any(s.cpu is not None for s in window))
         for plot_id, values in series.items():
             box = self.query_one(f"#{plot_id}", PlotBox)
-            box.display = any(v is not None for v in values) or plot_id == "cpu-load-plot"
+            _show(box, any(v is not None for v in values) or plot_id == "cpu-load-plot")
             plot = box.plot
             if plot_id == "cpu-temp-plot":
                 plot.levels = (t.cpu_temp_warn_c, t.cpu_temp_hot_c)
@@ -419,7 +507,8 @@ class CpuCard(Vertical):
 class GpuCard(Vertical):
     """One GPU: readings plus power/temperature/clock history."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+    telemetry: var[TelemetrySlice] = var(_EMPTY)
+    """The slice; a container renders nothing itself, so changes repaint only children."""
 
     def __init__(
         self,
@@ -454,7 +543,9 @@ class GpuCard(Vertical):
         readings.telemetry = telemetry
         gpu = readings.gpu()
         name = gpu.name if gpu and gpu.name else "NVIDIA GPU"
-        self.border_title = f"GPU {self.index} · {name}"
+        title = f"GPU {self.index} · {name}"
+        if self.border_title != title:
+            self.border_title = title
         throttled = gpu is not None and is_throttled(gpu.clock_event_reasons)
         self.set_class(throttled, "-throttled")
         window = _window(telemetry.history, self.window_s)
