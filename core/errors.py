@@ -33,3 +33,11 @@ class TraceError(ThermalScoutError):
 
 class RecordError(ThermalScoutError):
     """A recording cannot be written (bad extension, unwritable directory, full disk)."""
+
+
+class AnalysisError(ThermalScoutError):
+    """A model cannot be analysed: unknown architecture, malformed or absurd dimensions."""
+
+
+class CatalogError(ThermalScoutError):
+    """The model catalog cannot answer: unknown model id, unreadable catalog data."""

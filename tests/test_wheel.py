@@ -51,6 +51,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "styles/app.tcss" in names and "config/default.toml" in names
+    assert "core/catalog/data/catalog.jsonl" in names
+    assert "core/analysis/analyze.py" in names and "core/telemetry/sampler.py" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
