@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from core.hwinfo import HardwareInfo
 from core.telemetry.history import SampleHistory
@@ -70,12 +70,51 @@ class TelemetrySlice:
     notice: str | None = None
 
 
+CatalogStatus = Literal["idle", "loading", "ready", "failed"]
+
+
+@dataclass(frozen=True, eq=False)
+class CatalogSlice:
+    """The model browser's rows and what they were analysed for.
+
+    Attributes:
+        rows: Every row from every source, in arrival order (``ModelRow`` values).
+        status: ``loading`` while a source is being read or re-analysed.
+        hardware: Name of the device the rows are analysed for (``this machine`` or a profile).
+        precision: Weight precision of the analysis.
+        context: Context length of the analysis.
+        notices: One line per source that could not answer (``Hub offline …``).
+        generation: Bumped whenever the rows are replaced, so views can tell a new set.
+    """
+
+    rows: tuple[Any, ...] = ()
+    status: CatalogStatus = "idle"
+    hardware: str = "this machine"
+    precision: str = "bf16"
+    context: int = 4096
+    notices: tuple[str, ...] = ()
+    generation: int = 0
+
+
+MAX_COMPARED = 4
+"""Models side by side on the Compare screen."""
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonSlice:
+    """Models picked for side-by-side comparison, in the order they were added."""
+
+    ids: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class AppState:
     """The one store: a slice per concern."""
 
     hardware: HardwareSlice
     telemetry: TelemetrySlice
+    catalog: CatalogSlice = CatalogSlice()
+    comparison: ComparisonSlice = ComparisonSlice()
 
 
 def initial_state(*, interval_s: float, history_s: float, source: str) -> AppState:
@@ -136,3 +175,62 @@ def with_source_finished(state: AppState) -> AppState:
     if state.telemetry.finished:
         return state
     return replace(state, telemetry=replace(state.telemetry, finished=True))
+
+
+def with_catalog_loading(
+    state: AppState, *, hardware: str, precision: str, context: int
+) -> AppState:
+    """A (re-)analysis for these settings started."""
+    catalog = replace(
+        state.catalog, status="loading", hardware=hardware, precision=precision, context=context
+    )
+    return replace(state, catalog=catalog)
+
+
+def with_catalog_rows(state: AppState, rows: Sequence[Any], *, source: str) -> AppState:
+    """Rows of ``source`` arrived: they replace that source's previous rows."""
+    kept = tuple(r for r in state.catalog.rows if getattr(r, "source", None) != source)
+    catalog = replace(
+        state.catalog,
+        rows=kept + tuple(rows),
+        status="ready",
+        generation=state.catalog.generation + 1,
+    )
+    return replace(state, catalog=catalog)
+
+
+def with_catalog_page(state: AppState, rows: Sequence[Any]) -> AppState:
+    """A further page (Hub paging) arrived: append, skipping ids already shown by that source."""
+    if not rows:
+        return state
+    seen = {(r.source, r.id) for r in state.catalog.rows}
+    fresh = tuple(r for r in rows if (r.source, r.id) not in seen)
+    catalog = replace(
+        state.catalog, rows=state.catalog.rows + fresh, generation=state.catalog.generation + 1
+    )
+    return replace(state, catalog=catalog)
+
+
+def with_catalog_notice(state: AppState, notice: str) -> AppState:
+    """A source could not answer; the other sources keep working."""
+    if notice in state.catalog.notices:
+        return state
+    catalog = replace(state.catalog, notices=(*state.catalog.notices, notice))
+    return replace(state, catalog=catalog)
+
+
+def toggle_compare(state: AppState, model_id: str) -> tuple[AppState, str]:
+    """Add ``model_id`` to the comparison, or remove it; returns the new state and what happened.
+
+    A fifth model is refused (the state is returned unchanged) with the reason.
+    """
+    ids = state.comparison.ids
+    if model_id in ids:
+        remaining = tuple(i for i in ids if i != model_id)
+        message = f"removed {model_id} from the comparison ({len(remaining)}/{MAX_COMPARED})"
+        return replace(state, comparison=ComparisonSlice(remaining)), message
+    if len(ids) >= MAX_COMPARED:
+        return state, f"the comparison holds {MAX_COMPARED} models; remove one first"
+    added = (*ids, model_id)
+    message = f"added {model_id} to the comparison ({len(added)}/{MAX_COMPARED})"
+    return replace(state, comparison=ComparisonSlice(added)), message

@@ -23,6 +23,7 @@ SHOTS: list[tuple[str, str, str]] = [
     ("thermals.svg", "h100", "2"),
     ("hardware-sensorless.svg", "sensorless", "1"),
     ("thermals-sensorless.svg", "sensorless", "2"),
+    ("models.svg", "h100", "3"),
 ]
 
 
@@ -32,6 +33,10 @@ async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app)
         await pilot.press(key)
+        for _ in range(250):  # the Models screen analyses the catalog in a worker
+            if key != "3" or app.state.catalog.status == "ready":
+                break
+            await asyncio.sleep(0.02)
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         app.save_screenshot(filename=name, path=str(out))

@@ -29,9 +29,15 @@ from core.hwinfo import HardwareInfo
 from core.paths import recordings_dir, style_path
 from core.state import (
     AppState,
+    CatalogSlice,
+    ComparisonSlice,
     HardwareSlice,
     TelemetrySlice,
     initial_state,
+    toggle_compare,
+    with_catalog_loading,
+    with_catalog_notice,
+    with_catalog_rows,
     with_hardware,
     with_hardware_failed,
     with_recording,
@@ -43,6 +49,7 @@ from core.telemetry.sample import Sample
 from core.telemetry.sampler import LiveSource, Sampler, TelemetrySource
 from core.telemetry.trace import ReplaySource, Trace, TraceWriter
 from tui.screens.hardware import HardwareScreen
+from tui.screens.models import THIS_MACHINE, ModelsScreen
 from tui.screens.thermals import ThermalsScreen
 from tui.theme_vars import declared_variables, resolve
 
@@ -63,6 +70,9 @@ class ScreenSpec:
 SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("hardware", "1,h", "Hardware", "What this machine is and which sensors it exposes"),
     ScreenSpec("thermals", "2,t", "Thermals", "Live temperature, power, energy and throttling"),
+    ScreenSpec(
+        "models", "3,m", "Models", "Browse models: fit, speed, watts and heat on this machine"
+    ),
 )
 
 
@@ -74,10 +84,12 @@ class ThermalScoutApp(App[int]):
         style_path("app.tcss"),
         style_path("hardware.tcss"),
         style_path("thermals.tcss"),
+        style_path("models.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
+        "models": ModelsScreen,
     }
     DEFAULT_MODE = "hardware"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -125,6 +137,21 @@ class ThermalScoutApp(App[int]):
     class SourceFinished(Message):
         """The replayed trace reached its end."""
 
+    class CatalogRowsLoaded(Message):
+        """Analysed rows of one source arrived (replacing that source's rows)."""
+
+        def __init__(self, rows: list[Any], source: str) -> None:
+            super().__init__()
+            self.rows = rows
+            self.source = source
+
+    class CatalogNotice(Message):
+        """A model source could not answer (one line); the others keep working."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     class RecordingChanged(Message):
         """Recording started (path) or stopped (None), with an optional notice."""
 
@@ -164,6 +191,17 @@ class ThermalScoutApp(App[int]):
             )
         yield from super().get_system_commands(screen)
 
+    catalog: var[CatalogSlice] = var(CatalogSlice, init=False)
+    """The model browser's slice (computed from ``state``)."""
+    comparison: var[ComparisonSlice] = var(ComparisonSlice, init=False)
+    """The models picked for comparison (computed from ``state``)."""
+
+    def compute_catalog(self) -> CatalogSlice:
+        return self.state.catalog
+
+    def compute_comparison(self) -> ComparisonSlice:
+        return self.state.comparison
+
     def compute_hardware(self) -> HardwareSlice:
         return self.state.hardware
 
@@ -191,6 +229,7 @@ class ThermalScoutApp(App[int]):
         self._pending: deque[Sample] = deque()
         self._sampler: Sampler | None = None
         self._sampler_ready = threading.Event()
+        self._hardware_ready = threading.Event()
         source = source_label or (ReplaySource(trace).label if trace is not None else "live")
         self.set_reactive(
             ThermalScoutApp.state,
@@ -227,6 +266,8 @@ class ThermalScoutApp(App[int]):
             self.post_message(self.HardwareDetected(info))
         except Exception as exc:  # reported to the user; sampling still starts
             self.post_message(self.HardwareFailed(f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._hardware_ready.set()
         if self._source_factory is not None:
             source = self._source_factory()
         elif self._trace is not None:
@@ -299,6 +340,57 @@ class ThermalScoutApp(App[int]):
                 self.notify(message.notice, severity="error", timeout=8)
             else:
                 self.notify(message.notice, timeout=8)
+
+    @on(CatalogRowsLoaded)
+    def _catalog_rows_loaded(self, message: CatalogRowsLoaded) -> None:
+        self.state = with_catalog_rows(self.state, message.rows, source=message.source)
+
+    @on(CatalogNotice)
+    def _catalog_notice(self, message: CatalogNotice) -> None:
+        self.state = with_catalog_notice(self.state, message.text)
+        self.notify(message.text, severity="warning", timeout=8)
+
+    @on(ModelsScreen.AnalysisRequested)
+    def _analysis_requested(self, message: ModelsScreen.AnalysisRequested) -> None:
+        self.state = with_catalog_loading(
+            self.state,
+            hardware=message.hardware,
+            precision=message.precision,
+            context=message.context,
+        )
+        self._analyse_catalog(message.hardware, message.precision, message.context)
+
+    @on(ModelsScreen.CompareToggled)
+    def _compare_toggled(self, message: ModelsScreen.CompareToggled) -> None:
+        self.state, text = toggle_compare(self.state, message.model_id)
+        self.notify(text, timeout=4)
+
+    @work(
+        thread=True, name="catalog analysis", group="catalog", exclusive=True, exit_on_error=False
+    )
+    def _analyse_catalog(self, hardware: str, precision: str, context: int) -> None:
+        """Analyse the embedded catalog for the chosen hardware off the UI thread."""
+        from textual.worker import get_current_worker
+
+        from core.analysis.hardware_profiles import profile_for, profile_from_hardware
+        from core.catalog.embedded import load_catalog
+        from core.catalog.rows import AnalysisSettings, catalog_rows
+
+        if hardware == THIS_MACHINE:
+            self._hardware_ready.wait(timeout=30)
+            info = self.state.hardware.info  # reading an immutable slice is thread-safe
+            if info is None:
+                self.post_message(
+                    self.CatalogNotice("hardware not detected: estimates use a desktop CPU")
+                )
+                profile = profile_for("Desktop CPU")
+            else:
+                profile = profile_from_hardware(info)
+        else:
+            profile = profile_for(hardware)
+        rows = catalog_rows(load_catalog(), AnalysisSettings(profile, precision, context))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.CatalogRowsLoaded(list(rows), "catalog"))
 
     # -- intents from screens ------------------------------------------------------------
     def toggle_recording(self) -> None:

@@ -251,3 +251,60 @@ async def test_unchanged_readings_are_not_repainted() -> None:
         assert rows["Load"].line is not before["Load"]
         assert rows["Temperature"].line is before["Temperature"]
         assert rows["Battery"].line is before["Battery"]
+
+
+async def test_models_screen_search_filter_sort_and_compare() -> None:
+    from tui.screens.models import ModelsScreen
+    from tui.widgets.model_detail import ModelDetail
+    from tui.widgets.virtual_table import VirtualTable
+
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        await pilot.pause()
+        assert isinstance(app.screen, ModelsScreen)
+        table = app.screen.query_one(VirtualTable)
+        assert table.row_count == len(app.state.catalog.rows) >= 250
+        # estimates are for the detected machine (the H100 of the fixture)
+        assert app.state.catalog.hardware == "this machine"
+        llama = next(r for r in app.state.catalog.rows if r.id == "meta-llama/Llama-3.1-8B")
+        assert llama.analysis is not None and "H100" in llama.analysis.hardware.name
+        await pilot.press("slash")
+        await pilot.press(*"llama-3.1-8b")
+        await pilot.pause()
+        ids = [table._rows[i].id for i in table._order]
+        assert ids and all("llama-3.1-8b" in i.lower() for i in ids)
+        await pilot.press("enter")  # back to the table
+        await pilot.pause()
+        detail = app.screen.query_one(ModelDetail)
+        assert detail.row is not None and detail.row.id in ids
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state.comparison.ids == (detail.row.id,)
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state.comparison.ids == ()
+
+
+async def test_models_screen_reanalyses_for_what_if_hardware() -> None:
+    from textual.widgets import Select
+
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("m")
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        app.screen.query_one("#select-hardware", Select).value = "RTX 3060 12GB"
+        await wait_for(
+            lambda: (
+                app.state.catalog.hardware == "RTX 3060 12GB"
+                and app.state.catalog.status == "ready"
+            )
+        )
+        llama70 = [r for r in app.state.catalog.rows if r.id.endswith("Llama-3.1-70B")]
+        small = next(r for r in app.state.catalog.rows if r.id == "openai-community/gpt2")
+        assert small.analysis is not None and small.analysis.fit.level == "fits"
+        for row in llama70:
+            assert row.analysis is not None and row.analysis.fit.level == "too-tight"

@@ -29,3 +29,21 @@ def test_hardware_screen(snap_compare: Any, scenario: str) -> None:
 @pytest.mark.parametrize("scenario", ["h100", "sensorless"])
 def test_thermals_screen(snap_compare: Any, scenario: str) -> None:
     assert snap_compare(make_app(scenario), terminal_size=SIZE, run_before=_on_thermals)
+
+
+async def _on_models(pilot: Any) -> None:
+    import asyncio
+
+    await settle(pilot.app)
+    await pilot.press("3")
+    for _ in range(250):
+        if pilot.app.state.catalog.status == "ready":
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    await pilot.press("down", "down")
+    await pilot.pause()
+
+
+def test_models_screen(snap_compare: Any) -> None:
+    assert snap_compare(make_app("h100"), terminal_size=SIZE, run_before=_on_models)

@@ -1,0 +1,282 @@
+"""The Models screen: every model from every source in one thermal-coloured table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Select, Static
+
+from core.catalog.columns import COLUMN_BY_KEY, COLUMNS, FIT_ORDER
+from core.catalog.rows import ModelRow
+from core.state import CatalogSlice
+from core.table import RowTable
+from tui.widgets.model_detail import ModelDetail
+from tui.widgets.virtual_table import ColumnSpec, VirtualTable
+
+if TYPE_CHECKING:
+    from tui.app import ThermalScoutApp
+
+PRECISIONS = ("bf16", "fp16", "fp32", "fp8", "int8", "int4", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
+CONTEXTS = (2048, 4096, 8192, 32768, 131072)
+THIS_MACHINE = "this machine"
+FILTERS = ("task", "kind", "fits", "thermal_class", "licence", "source")
+FILTER_LABELS = {
+    "task": "task",
+    "kind": "kind",
+    "fits": "fits",
+    "thermal_class": "thermal",
+    "licence": "licence",
+    "source": "source",
+}
+
+
+def _filter_value(row: ModelRow, key: str) -> str | None:
+    if key == "fits":
+        return row.analysis.fit.level if row.analysis is not None else None
+    if key == "thermal_class":
+        return row.thermal_class
+    value: str | None = getattr(row, key)
+    return value
+
+
+def _cell(row: ModelRow, key: str) -> str:
+    return COLUMN_BY_KEY[key].text(row)
+
+
+def _row_class(row: ModelRow) -> str | None:
+    return row.thermal_class or "error"
+
+
+class ModelsScreen(Screen[None]):
+    """Search, filter, sort and inspect models; ask the App to re-analyse for other hardware."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Search", id="models-search", tooltip="Type to filter"),
+        Binding("s", "next_sort", "Sort", id="models-sort", tooltip="Sort by the next column"),
+        Binding("o", "reverse_sort", "Order", id="models-order", tooltip="Reverse the sort order"),
+        Binding(
+            "c",
+            "compare",
+            "Compare",
+            id="models-compare",
+            tooltip="Add the highlighted model to the comparison (up to four)",
+        ),
+        Binding(
+            "y",
+            "copy_id",
+            "Copy id",
+            id="models-copy",
+            tooltip="Copy the model id to the clipboard",
+        ),
+    ]
+
+    catalog: var[CatalogSlice] = var(CatalogSlice)
+    """Mirror of the App's catalog slice."""
+
+    class AnalysisRequested(Message):
+        """Analyse every row for this hardware, precision and context."""
+
+        def __init__(self, hardware: str, precision: str, context: int) -> None:
+            super().__init__()
+            self.hardware = hardware
+            self.precision = precision
+            self.context = context
+
+    class CompareToggled(Message):
+        """Add or remove a model from the comparison."""
+
+        def __init__(self, model_id: str) -> None:
+            super().__init__()
+            self.model_id = model_id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._table: RowTable[ModelRow] = RowTable([], text=lambda r: r.search_text)
+        self._generation = -1
+        self._sort_key = "decode_tokens_per_s"
+        self._sort_reverse = True
+
+    @property
+    def scout(self) -> ThermalScoutApp:
+        from tui.app import ThermalScoutApp
+
+        assert isinstance(self.app, ThermalScoutApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        from core.analysis.hardware_profiles import profile_names
+
+        yield Header()
+        with Horizontal(id="models-controls"):
+            yield Input(placeholder="Search models: id, family, task…", id="models-search")
+            yield Select(
+                [(name, name) for name in (THIS_MACHINE, *profile_names())],
+                value=THIS_MACHINE,
+                allow_blank=False,
+                id="select-hardware",
+                tooltip="Hardware the estimates are for (what-if profiles)",
+            )
+            yield Select(
+                [(p, p) for p in PRECISIONS],
+                value="bf16",
+                allow_blank=False,
+                id="select-precision",
+                tooltip="Weight precision",
+            )
+            yield Select(
+                [(f"{c:,} ctx", c) for c in CONTEXTS],
+                value=4096,
+                allow_blank=False,
+                id="select-context",
+                tooltip="Context length for the KV cache and speed",
+            )
+        with Horizontal(id="models-filters"):
+            for key in FILTERS:
+                yield Select(
+                    [],
+                    prompt=f"{FILTER_LABELS[key]}: any",
+                    id=f"filter-{key.replace('_', '-')}",
+                    tooltip=f"Show only one {FILTER_LABELS[key]}",
+                )
+        table = VirtualTable(
+            [ColumnSpec(c.key, c.label, c.width, c.align) for c in COLUMNS],
+            _cell,
+            _row_class,
+            id="models-table",
+        )
+        table.border_title = "Models"
+        yield table
+        yield Static("", id="models-status")
+        yield ModelDetail(id="models-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Models"
+        self.watch(self.app, "catalog", self._mirror, init=True)
+        self.query_one(VirtualTable).focus()
+        if self.catalog.status == "idle":
+            self.post_message(self.AnalysisRequested(THIS_MACHINE, "bf16", 4096))
+
+    def _mirror(self, catalog: CatalogSlice) -> None:
+        self.catalog = catalog
+
+    def watch_catalog(self, catalog: CatalogSlice) -> None:
+        if catalog.generation != self._generation:
+            self._generation = catalog.generation
+            self._table = RowTable(list(catalog.rows), text=lambda r: r.search_text)
+            self._refresh_filter_options()
+        self._refresh_view()
+
+    # -- view -------------------------------------------------------------------------------
+    def _refresh_filter_options(self) -> None:
+        rows = self._table.rows
+        for key in FILTERS:
+            select: Select[str] = self.query_one(f"#filter-{key.replace('_', '-')}", Select)
+            values = sorted({v for r in rows if (v := _filter_value(r, key)) is not None})
+            if key == "fits":
+                values.sort(key=lambda v: FIT_ORDER.get(v, 9))
+            current = select.value
+            select.set_options([(v, v) for v in values])
+            if current in values:
+                select.value = current
+
+    def _refresh_view(self) -> None:
+        query = self.query_one("#models-search", Input).value
+        indices = self._table.filter(query)
+        rows = self._table.rows
+        for key in FILTERS:
+            value = self.query_one(f"#filter-{key.replace('_', '-')}", Select).value
+            if value is not Select.NULL and value is not None:
+                indices = [i for i in indices if _filter_value(rows[i], key) == value]
+        column = COLUMN_BY_KEY[self._sort_key]
+        order = self._table.sort_indices(indices, key=column.value, reverse=self._sort_reverse)
+        table = self.query_one(VirtualTable)
+        table.sort_key = self._sort_key
+        table.sort_reverse = self._sort_reverse
+        table.set_rows(rows, order)
+        self._update_status(len(order))
+
+    def _update_status(self, shown: int) -> None:
+        catalog = self.catalog
+        parts = [f"{shown:,} of {len(self._table):,} models"]
+        if catalog.status == "loading":
+            parts.append("analysing…")
+        parts.append(
+            f"estimates for {catalog.hardware} · {catalog.precision} · {catalog.context:,} ctx"
+        )
+        parts.append(f"sorted by {COLUMN_BY_KEY[self._sort_key].label}")
+        notices = "  ·  ".join(catalog.notices)
+        text = "  ·  ".join(parts) + (f"   ⚠ {notices}" if notices else "")
+        self.query_one("#models-status", Static).update(text)
+
+    # -- events -----------------------------------------------------------------------------
+    @on(Input.Changed, "#models-search")
+    def _search_changed(self) -> None:
+        self._refresh_view()
+
+    @on(Input.Submitted, "#models-search")
+    def _search_submitted(self) -> None:
+        self.query_one(VirtualTable).focus()
+
+    @on(Select.Changed, "#models-filters Select")
+    def _filter_changed(self) -> None:
+        self._refresh_view()
+
+    @on(Select.Changed, "#models-controls Select")
+    def _analysis_changed(self) -> None:
+        hardware = self.query_one("#select-hardware", Select).value
+        precision = self.query_one("#select-precision", Select).value
+        context = self.query_one("#select-context", Select).value
+        catalog = self.catalog
+        wanted = (str(hardware), str(precision), int(str(context)))
+        if wanted != (catalog.hardware, catalog.precision, catalog.context):
+            self.post_message(self.AnalysisRequested(*wanted))
+
+    @on(VirtualTable.Highlighted)
+    def _highlighted(self, message: VirtualTable.Highlighted) -> None:
+        self.query_one(ModelDetail).row = message.row
+
+    @on(VirtualTable.HeaderClicked)
+    def _header_clicked(self, message: VirtualTable.HeaderClicked) -> None:
+        if message.key == self._sort_key:
+            self._sort_reverse = not self._sort_reverse
+        else:
+            self._sort_key = message.key
+            self._sort_reverse = COLUMN_BY_KEY[message.key].descending
+        self._refresh_view()
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_focus_search(self) -> None:
+        self.query_one("#models-search", Input).focus()
+
+    def action_next_sort(self) -> None:
+        keys = [c.key for c in COLUMNS]
+        self._sort_key = keys[(keys.index(self._sort_key) + 1) % len(keys)]
+        self._sort_reverse = COLUMN_BY_KEY[self._sort_key].descending
+        self._refresh_view()
+
+    def action_reverse_sort(self) -> None:
+        self._sort_reverse = not self._sort_reverse
+        self._refresh_view()
+
+    def _current(self) -> ModelRow | None:
+        row: Any = self.query_one(VirtualTable).current_row()
+        return row if isinstance(row, ModelRow) else None
+
+    def action_compare(self) -> None:
+        row = self._current()
+        if row is not None:
+            self.post_message(self.CompareToggled(row.id))
+
+    def action_copy_id(self) -> None:
+        row = self._current()
+        if row is not None:
+            self.app.copy_to_clipboard(row.id)
+            self.notify(f"copied {row.id}", timeout=3)
