@@ -41,6 +41,16 @@ def _duration(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to print usage in the README)."""
     parser = argparse.ArgumentParser(
@@ -68,6 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monitor.add_argument("--replay", metavar="TRACE", type=Path, dest="monitor_replay")
     monitor.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+
+    def analysis_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--hardware", metavar="NAME", help="what-if hardware profile (default: this machine)"
+        )
+        command.add_argument("--precision", metavar="P", default="bf16", help="weights precision")
+        command.add_argument("--context", metavar="N", type=_positive_int, default=4096)
+        command.add_argument("--batch", metavar="N", type=_positive_int, default=1)
+        command.add_argument("--json", action="store_true", help="print JSON")
+
+    models = commands.add_parser("models", help="search models and their estimates")
+    models_commands = models.add_subparsers(dest="models_command", metavar="COMMAND")
+    models_commands.required = True
+    search = models_commands.add_parser("search", help="search the model sources")
+    search.add_argument("query", nargs="?", default="", help="words that must all match")
+    search.add_argument("--source", choices=("catalog", "all"), default="all")
+    search.add_argument("--task", metavar="TASK", help="only this pipeline task")
+    search.add_argument("--fits", action="store_true", help="only models that fit here")
+    search.add_argument("--sort", metavar="COLUMN", default="decode_tokens_per_s")
+    search.add_argument("--limit", metavar="N", type=_positive_int, default=50)
+    analysis_options(search)
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse one model: a catalog id, config.json, model directory or file"
+    )
+    analyze.add_argument("target", metavar="TARGET")
+    analysis_options(analyze)
     return parser
 
 
@@ -215,6 +252,100 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _analysis_settings(args: argparse.Namespace) -> Any:
+    """The device and options every row is analysed for (this machine unless --hardware)."""
+    from core.analysis.hardware_profiles import profile_for, profile_from_hardware
+    from core.analysis.precision import parse_precision
+    from core.catalog.rows import AnalysisSettings
+
+    if args.hardware:
+        profile = profile_for(args.hardware)
+    else:
+        from core.hardware import detect
+
+        profile = profile_from_hardware(detect())
+    precision = parse_precision(args.precision)
+    return AnalysisSettings(profile, precision, args.context, args.batch)
+
+
+def _fits(row: Any) -> bool:
+    return row.analysis is not None and row.analysis.fit.level != "too-tight"
+
+
+def cmd_models_search(args: argparse.Namespace, out: TextIO) -> int:
+    """``thermal-scout models search``."""
+    from core.catalog.columns import COLUMN_BY_KEY, row_json
+    from core.catalog.embedded import load_catalog
+    from core.catalog.rows import catalog_rows
+    from core.table import RowTable
+
+    if args.sort not in COLUMN_BY_KEY:
+        valid = ", ".join(COLUMN_BY_KEY)
+        raise ThermalScoutError(f"unknown sort column {args.sort!r}; valid: {valid}")
+    settings = _analysis_settings(args)
+    rows = catalog_rows(load_catalog(), settings)
+    table = RowTable(rows, text=lambda r: r.search_text)
+    indices = table.filter(args.query)
+    if args.task:
+        indices = [i for i in indices if rows[i].task == args.task]
+    if args.fits:
+        indices = [i for i in indices if _fits(rows[i])]
+    column = COLUMN_BY_KEY[args.sort]
+    order = table.sort_indices(indices, key=column.value, reverse=column.descending)
+    chosen = [rows[i] for i in order[: args.limit]]
+    if args.json:
+        _print_json([row_json(row) for row in chosen], out)
+        return 0
+    out.write(f"{'model':<44} {'params':>7} {'fits':>9} {'tok/s':>8} {'W':>5} {'thermal':<9}\n")
+    for row in chosen:
+        cells = {
+            c: COLUMN_BY_KEY[c].text(row) for c in ("params", "decode_tokens_per_s", "power_w")
+        }
+        level = row.analysis.fit.level if row.analysis else "—"
+        out.write(
+            f"{row.id:<44} {cells['params']:>7} {level:>9} {cells['decode_tokens_per_s']:>8} "
+            f"{cells['power_w']:>5} {row.thermal_class or row.error or '—':<9}\n"
+        )
+    out.write(f"{len(chosen)} of {len(indices)} matching; estimates for {settings.hardware.name}\n")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
+    """``thermal-scout analyze``."""
+    from core.catalog.targets import analyze_target
+
+    settings = _analysis_settings(args)
+    row = analyze_target(args.target, settings)
+    if row.analysis is None:
+        raise ThermalScoutError(f"{args.target}: {row.error}")
+    data = {"id": row.id, "source": row.source, "params_method": row.params_method}
+    data.update(row.analysis.to_json())
+    data["id"] = row.id
+    if args.json:
+        _print_json(data, out)
+        return 0
+    est = row.analysis.estimates
+    memory = row.analysis.memory
+    out.write(f"{row.id}  ({row.analysis.architecture_class}, {row.params_total:,} parameters)\n")
+    out.write(
+        f"memory   {memory.total_bytes / 1e9:.2f} GB at {row.analysis.precision.name}: weights "
+        f"{memory.weights_bytes / 1e9:.2f} + KV {memory.kv_cache_bytes / 1e9:.2f} + overhead "
+        f"{memory.overhead_bytes / 1e9:.2f}\n"
+    )
+    fit = row.analysis.fit
+    out.write(f"fit      {fit.level} on {fit.device} ({fit.available_bytes / 1e9:.1f} GB free)\n")
+    if est.decode_tokens_per_s is not None:
+        out.write(
+            f"speed    {est.decode_tokens_per_s:,.1f} tok/s decode ({est.bound}), "
+            f"{est.prefill_tokens_per_s:,.0f} tok/s prefill\n"
+        )
+        out.write(f"energy   {est.power_w:,.0f} W, {est.joules_per_token:.2f} J/token\n")
+    thermal = row.analysis.thermal
+    out.write(f"thermal  {thermal.klass} ({thermal.source})\n")
+    out.write(f"method   {est.method}\n")
+    return 0
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     """Open the TUI."""
     from core.config import load_settings
@@ -238,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_hardware(args, sys.stdout)
         if args.command == "monitor":
             return cmd_monitor(args, sys.stdout, sys.stderr)
+        if args.command == "models":
+            return cmd_models_search(args, sys.stdout)
+        if args.command == "analyze":
+            return cmd_analyze(args, sys.stdout)
         return cmd_tui(args)
     except ThermalScoutError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -392,7 +392,7 @@ def _unknown_message(repo_id: str, entries: tuple[CatalogEntry, ...]) -> str:
     close = difflib.get_close_matches(query, list(by_key), n=6, cutoff=0.5)
     suggestions = list(dict.fromkeys(by_key[key] for key in close))[:3]
     if not suggestions:
-        return f"unknown model id {repo_id!r}; try search() to browse the catalog"
+        return f"unknown model id {repo_id!r}; search with: thermal-scout models search WORD"
     return f"unknown model id {repo_id!r}; did you mean: {', '.join(suggestions)}?"
 
 

@@ -1,0 +1,1 @@
+"""Header-only readers for model files: parameters and dtypes without reading weights."""

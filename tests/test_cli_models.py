@@ -1,0 +1,134 @@
+"""``models search`` and ``analyze`` as scripts use them, including every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LLAMA_8B = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
+    "max_position_embeddings": 131072,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_search_json_rows() -> None:
+    result = run_cli("models", "search", "qwen3", "--hardware", "RTX 4090", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and all("qwen3" in r["id"].lower() for r in rows)
+    for key in ("id", "source", "task", "params", "thermal_class", "fits", "decode_tokens_per_s"):
+        assert key in rows[0]
+    speeds = [r["decode_tokens_per_s"] for r in rows if r["decode_tokens_per_s"] is not None]
+    assert speeds == sorted(speeds, reverse=True)
+
+
+def test_search_fits_task_sort_limit() -> None:
+    result = run_cli(
+        "models", "search", "--hardware", "RTX 3060 12GB", "--fits", "--task",
+        "text-generation", "--sort", "params", "--limit", "5", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 5
+    assert all(r["fits"] in ("fits", "tight") and r["task"] == "text-generation" for r in rows)
+    assert [r["params"] for r in rows] == sorted((r["params"] for r in rows), reverse=True)
+
+
+def test_search_unknown_sort_column() -> None:
+    result = run_cli("models", "search", "--sort", "speed")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown sort column 'speed'; valid: id, task")
+
+
+def test_analyze_catalog_id_json_contract() -> None:
+    result = run_cli("analyze", "meta-llama/Llama-3.1-8B", "--hardware", "H100 SXM 80GB", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in ("id", "architecture_class", "params", "memory_bytes", "kv_cache_bytes", "context"):
+        assert key in data
+    assert data["params"]["total"] == 8_030_261_248
+    assert set(data["fit"]) >= {"level", "required_bytes", "available_bytes", "device"}
+    estimates = data["estimates"]
+    for key in ("decode_tokens_per_s", "prefill_tokens_per_s", "power_w", "joules_per_token"):
+        assert estimates[key] > 0
+    assert estimates["bound"] == "memory-bound" and estimates["method"]
+    assert data["thermal"]["class"] in ("low", "medium", "high", "very-high")
+    assert set(data["thermal"]["heuristic"]) >= {"score", "class"}
+    # KV cache: 2 × 32 layers × 8 kv heads × 128 × 4096 tokens × 2 bytes
+    assert data["kv_cache_bytes"] == 2 * 32 * 8 * 128 * 4096 * 2
+
+
+def test_analyze_config_json_and_directory_with_safetensors(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_8B))
+    result = run_cli("analyze", str(tmp_path / "config.json"), "--hardware", "RTX 4090", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["params"]["total"] == 8_030_261_248
+    header = json.dumps({"a": {"dtype": "BF16", "shape": [10, 10], "data_offsets": [0, 200]}})
+    blob = struct.pack("<Q", len(header)) + header.encode() + bytes(200)
+    (tmp_path / "model.safetensors").write_bytes(blob)
+    result = run_cli("analyze", str(tmp_path), "--hardware", "RTX 4090", "--json")
+    data = json.loads(result.stdout)
+    assert data["params"]["total"] == 100  # the header wins: it is exact
+    assert data["params_method"].startswith("safetensors header")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"model_type": "llama", "hidden_size": 4096', "not valid JSON"),
+        ('{"model_type": "mamba2", "hidden_size": 10}', "unknown architecture 'mamba2'"),
+        (json.dumps({**LLAMA_8B, "num_hidden_layers": 0}), "num_hidden_layers"),
+        (json.dumps({**LLAMA_8B, "num_hidden_layers": -3}), "num_hidden_layers"),
+        (json.dumps({**LLAMA_8B, "hidden_size": 10**9}), "hidden_size"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_bad_config_is_one_line_exit_1(tmp_path: Path, content: str, message: str) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(content)
+    result = run_cli("analyze", str(config), "--hardware", "RTX 4090")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_bad_safetensors_and_unknown_things(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(struct.pack("<Q", 10**12) + b"{}")
+    result = run_cli("analyze", str(bad), "--hardware", "RTX 4090")
+    assert result.returncode == 1 and "header claims" in result.stderr
+    result = run_cli("analyze", "nosuch/model-xyz", "--hardware", "RTX 4090")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown model id 'nosuch/model-xyz'")
+    result = run_cli("analyze", "meta-llama/Llama-3.1-8B", "--hardware", "TPU v9")
+    assert result.returncode == 1 and "unknown hardware 'TPU v9'; valid: H100" in result.stderr
+    result = run_cli("analyze", "meta-llama/Llama-3.1-8B", "--precision", "q3.5")
+    assert result.returncode == 1 and "q3.5" in result.stderr
+    result = run_cli("analyze", "x", "--context", "0")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
