@@ -7,6 +7,8 @@ and mirror into their own reactives, which widgets bind to.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -55,6 +57,18 @@ from tui.theme_vars import declared_variables, resolve
 
 HardwareDetector = Callable[[], HardwareInfo]
 SourceFactory = Callable[[], TelemetrySource]
+
+
+def _terminal_fd() -> int | None:
+    """The file descriptor of the controlling terminal's input, if stdin is one."""
+    stream = sys.__stdin__
+    if stream is None:
+        return None
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
 
 
 class ScreenSpec:
@@ -251,6 +265,20 @@ class ThermalScoutApp(App[int]):
                 timeout=8,
             )
         self._telemetry_worker()
+        if not self.is_headless and _terminal_fd() is not None:
+            self.set_interval(2.0, self._check_terminal, name="terminal watchdog")
+
+    def _check_terminal(self) -> None:
+        """Exit when the terminal is gone.
+
+        Under ``make run`` a closed terminal (tmux killed, SSH dropped) sends no SIGHUP to the
+        app — make waits for its child — and Textual's input thread then spins on EOF at half
+        a core. A hung-up tty stops being a tty, which is cheap to ask.
+        """
+        fd = _terminal_fd()
+        if fd is None or not os.isatty(fd):
+            self.stop_sampler()
+            self.exit(0)
 
     # -- workers -------------------------------------------------------------------------
     @work(thread=True, name="telemetry sampler", group="telemetry", exit_on_error=False)

@@ -308,3 +308,21 @@ async def test_models_screen_reanalyses_for_what_if_hardware() -> None:
         assert small.analysis is not None and small.analysis.fit.level == "fits"
         for row in llama70:
             assert row.analysis is not None and row.analysis.fit.level == "too-tight"
+
+
+async def test_terminal_watchdog_exits_when_the_tty_is_gone(monkeypatch: Any) -> None:
+    """Under `make run` a closed terminal sends no SIGHUP; the watchdog notices instead."""
+    import tui.app as app_module
+
+    app = make_app("sensorless")
+    async with app.run_test(size=SIZE):
+        await settle(app)
+        monkeypatch.setattr(app_module, "_terminal_fd", lambda: 0)
+        monkeypatch.setattr(app_module.os, "isatty", lambda fd: True)
+        app._check_terminal()
+        assert app.is_running
+        monkeypatch.setattr(app_module.os, "isatty", lambda fd: False)
+        app._check_terminal()
+        await asyncio.sleep(0.2)
+    assert app.return_code == 0
+    assert app._sampler is not None and app._sampler.stopped
