@@ -234,3 +234,14 @@ def toggle_compare(state: AppState, model_id: str) -> tuple[AppState, str]:
     added = (*ids, model_id)
     message = f"added {model_id} to the comparison ({len(added)}/{MAX_COMPARED})"
     return replace(state, comparison=ComparisonSlice(added)), message
+
+
+def with_catalog_row_replaced(state: AppState, row: Any) -> AppState:
+    """A row was re-analysed with more facts (a Hub model's config.json arrived)."""
+    rows = state.catalog.rows
+    for position, old in enumerate(rows):
+        if old.source == row.source and old.id == row.id:
+            updated = (*rows[:position], row, *rows[position + 1 :])
+            catalog = replace(state.catalog, rows=updated, generation=state.catalog.generation + 1)
+            return replace(state, catalog=catalog)
+    return state

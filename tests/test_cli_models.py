@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,29 @@ def test_bad_safetensors_and_unknown_things(tmp_path: Path) -> None:
     result = run_cli("analyze", "x", "--context", "0")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_search_hub_against_the_loopback_server(hub_server: Any, tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf")}
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "models", "search", "instruct", "--source", "hub",
+         "--hardware", "RTX 4090", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 6 and {r["source"] for r in rows} == {"hub"}
+    assert all(r["params"] for r in rows)
+    generators = [r for r in rows if r["task"] == "text-generation"]
+    assert generators and all(r["decode_tokens_per_s"] for r in generators)
+
+
+def test_search_hub_offline() -> None:
+    # tests/conftest.py exports HF_HUB_OFFLINE=1 to subprocesses too.
+    only_hub = run_cli("models", "search", "llama", "--source", "hub", "--hardware", "T4")
+    assert only_hub.returncode == 1
+    assert only_hub.stderr.startswith("error: ") and "offline" in only_hub.stderr.lower()
+    mixed = run_cli("models", "search", "llama", "--hardware", "T4", "--json")
+    assert mixed.returncode == 0
+    assert "warning:" in mixed.stderr and "offline" in mixed.stderr.lower()
+    assert json.loads(mixed.stdout)

@@ -39,6 +39,8 @@ from core.state import (
     toggle_compare,
     with_catalog_loading,
     with_catalog_notice,
+    with_catalog_page,
+    with_catalog_row_replaced,
     with_catalog_rows,
     with_hardware,
     with_hardware_failed,
@@ -158,6 +160,20 @@ class ThermalScoutApp(App[int]):
             super().__init__()
             self.rows = rows
             self.source = source
+
+    class CatalogPageLoaded(Message):
+        """A further page of rows arrived (Hub paging)."""
+
+        def __init__(self, rows: list[Any]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class CatalogRowReplaced(Message):
+        """One row was re-analysed with more facts."""
+
+        def __init__(self, row: Any) -> None:
+            super().__init__()
+            self.row = row
 
     class CatalogNotice(Message):
         """A model source could not answer (one line); the others keep working."""
@@ -386,27 +402,39 @@ class ThermalScoutApp(App[int]):
             precision=message.precision,
             context=message.context,
         )
-        self._analyse_catalog(message.hardware, message.precision, message.context)
+        self._analyse_catalog()
 
     @on(ModelsScreen.CompareToggled)
     def _compare_toggled(self, message: ModelsScreen.CompareToggled) -> None:
         self.state, text = toggle_compare(self.state, message.model_id)
         self.notify(text, timeout=4)
 
-    @work(
-        thread=True, name="catalog analysis", group="catalog", exclusive=True, exit_on_error=False
-    )
-    def _analyse_catalog(self, hardware: str, precision: str, context: int) -> None:
-        """Analyse the embedded catalog for the chosen hardware off the UI thread."""
-        from textual.worker import get_current_worker
+    @on(CatalogPageLoaded)
+    def _catalog_page_loaded(self, message: CatalogPageLoaded) -> None:
+        self.state = with_catalog_page(self.state, message.rows)
 
+    @on(CatalogRowReplaced)
+    def _catalog_row_replaced(self, message: CatalogRowReplaced) -> None:
+        self.state = with_catalog_row_replaced(self.state, message.row)
+
+    @on(ModelsScreen.HubSearchRequested)
+    def _hub_search_requested(self, message: ModelsScreen.HubSearchRequested) -> None:
+        self.state = with_catalog_rows(self.state, [], source="hub")
+        self._search_hub(message.query)
+
+    @on(ModelsScreen.HubDetailsRequested)
+    def _hub_details_requested(self, message: ModelsScreen.HubDetailsRequested) -> None:
+        self._hub_details(message.row)
+
+    def _analysis_settings(self) -> Any:
+        """The device and options rows are analysed for (call from a worker thread)."""
         from core.analysis.hardware_profiles import profile_for, profile_from_hardware
-        from core.catalog.embedded import load_catalog
-        from core.catalog.rows import AnalysisSettings, catalog_rows
+        from core.catalog.rows import AnalysisSettings
 
-        if hardware == THIS_MACHINE:
+        catalog = self.state.catalog  # reading an immutable slice is thread-safe
+        if catalog.hardware == THIS_MACHINE:
             self._hardware_ready.wait(timeout=30)
-            info = self.state.hardware.info  # reading an immutable slice is thread-safe
+            info = self.state.hardware.info
             if info is None:
                 self.post_message(
                     self.CatalogNotice("hardware not detected: estimates use a desktop CPU")
@@ -415,10 +443,61 @@ class ThermalScoutApp(App[int]):
             else:
                 profile = profile_from_hardware(info)
         else:
-            profile = profile_for(hardware)
-        rows = catalog_rows(load_catalog(), AnalysisSettings(profile, precision, context))
+            profile = profile_for(catalog.hardware)
+        return AnalysisSettings(profile, catalog.precision, catalog.context)
+
+    @work(
+        thread=True, name="catalog analysis", group="catalog", exclusive=True, exit_on_error=False
+    )
+    def _analyse_catalog(self) -> None:
+        """Analyse the embedded catalog (and Hub rows already shown) off the UI thread."""
+        from textual.worker import get_current_worker
+
+        from core.catalog.embedded import load_catalog
+        from core.catalog.rows import analyze_hub_model, catalog_rows
+
+        settings = self._analysis_settings()
+        rows = catalog_rows(load_catalog(), settings)
+        hub_models = [r.facts for r in self.state.catalog.rows if r.source == "hub"]
+        hub_rows = [analyze_hub_model(model, settings) for model in hub_models]
         if not get_current_worker().is_cancelled:
             self.post_message(self.CatalogRowsLoaded(list(rows), "catalog"))
+            if hub_rows:
+                self.post_message(self.CatalogRowsLoaded(hub_rows, "hub"))
+
+    @work(thread=True, name="Hub search", group="hub", exclusive=True, exit_on_error=False)
+    def _search_hub(self, query: str) -> None:
+        """Stream Hub search results page by page; a failure is one notice."""
+        from textual.worker import get_current_worker
+
+        from core.catalog.hub import HubSource
+        from core.catalog.rows import analyze_hub_model
+        from core.errors import HubUnavailable
+
+        settings = self._analysis_settings()
+        try:
+            for page in HubSource().search(query, limit=200, page_size=50):
+                if get_current_worker().is_cancelled:
+                    return
+                rows = [analyze_hub_model(model, settings) for model in page]
+                self.post_message(self.CatalogPageLoaded(rows))
+        except HubUnavailable as exc:
+            self.post_message(self.CatalogNotice(str(exc)))
+
+    @work(thread=True, name="Hub config", group="hub-config", exclusive=True, exit_on_error=False)
+    def _hub_details(self, row: Any) -> None:
+        """Fetch a Hub model's config.json (cached by huggingface_hub) and re-analyse it."""
+        from core.catalog.hub import HubSource
+        from core.catalog.rows import analyze_hub_model
+        from core.errors import HubUnavailable
+
+        try:
+            config = HubSource().config(row.id)
+        except HubUnavailable as exc:
+            self.post_message(self.CatalogNotice(f"{row.id}: {exc}"))
+            return
+        settings = self._analysis_settings()
+        self.post_message(self.CatalogRowReplaced(analyze_hub_model(row.facts, settings, config)))
 
     # -- intents from screens ------------------------------------------------------------
     def toggle_recording(self) -> None:

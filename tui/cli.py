@@ -93,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands.required = True
     search = models_commands.add_parser("search", help="search the model sources")
     search.add_argument("query", nargs="?", default="", help="words that must all match")
-    search.add_argument("--source", choices=("catalog", "all"), default="all")
+    search.add_argument(
+        "--source",
+        choices=("catalog", "hub", "all"),
+        default="all",
+        help="where to look (all: the catalog, plus the Hub when it answers)",
+    )
     search.add_argument("--task", metavar="TASK", help="only this pipeline task")
     search.add_argument("--fits", action="store_true", help="only models that fit here")
     search.add_argument("--sort", metavar="COLUMN", default="decode_tokens_per_s")
@@ -272,7 +277,24 @@ def _fits(row: Any) -> bool:
     return row.analysis is not None and row.analysis.fit.level != "too-tight"
 
 
-def cmd_models_search(args: argparse.Namespace, out: TextIO) -> int:
+def _hub_rows(args: argparse.Namespace, settings: Any, err: TextIO) -> list[Any]:
+    """Hub search results as rows; a Hub failure is fatal only with ``--source hub``."""
+    from core.catalog.hub import HubSource
+    from core.catalog.rows import analyze_hub_model
+    from core.errors import HubUnavailable
+
+    rows: list[Any] = []
+    try:
+        for page in HubSource().search(args.query, limit=args.limit):
+            rows.extend(analyze_hub_model(model, settings) for model in page)
+    except HubUnavailable as exc:
+        if args.source == "hub":
+            raise
+        err.write(f"warning: {exc}\n")
+    return rows
+
+
+def cmd_models_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``thermal-scout models search``."""
     from core.catalog.columns import COLUMN_BY_KEY, row_json
     from core.catalog.embedded import load_catalog
@@ -283,9 +305,13 @@ def cmd_models_search(args: argparse.Namespace, out: TextIO) -> int:
         valid = ", ".join(COLUMN_BY_KEY)
         raise ThermalScoutError(f"unknown sort column {args.sort!r}; valid: {valid}")
     settings = _analysis_settings(args)
-    rows = catalog_rows(load_catalog(), settings)
+    rows = catalog_rows(load_catalog(), settings) if args.source != "hub" else []
+    if args.source in ("hub", "all"):
+        rows.extend(_hub_rows(args, settings, err))
     table = RowTable(rows, text=lambda r: r.search_text)
-    indices = table.filter(args.query)
+    # Hub rows were chosen by the Hub's own search for this query: filter only the others.
+    matched = set(table.filter(args.query))
+    indices = [i for i, row in enumerate(rows) if i in matched or row.source == "hub"]
     if args.task:
         indices = [i for i in indices if rows[i].task == args.task]
     if args.fits:
@@ -370,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "monitor":
             return cmd_monitor(args, sys.stdout, sys.stderr)
         if args.command == "models":
-            return cmd_models_search(args, sys.stdout)
+            return cmd_models_search(args, sys.stdout, sys.stderr)
         if args.command == "analyze":
             return cmd_analyze(args, sys.stdout)
         return cmd_tui(args)

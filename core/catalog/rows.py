@@ -158,3 +158,87 @@ def analyze_entry(entry: CatalogEntry, settings: AnalysisSettings) -> ModelRow:
 def catalog_rows(entries: Iterable[CatalogEntry], settings: AnalysisSettings) -> list[ModelRow]:
     """Analyse every entry for ``settings``."""
     return [analyze_entry(entry, settings) for entry in entries]
+
+
+_TASK_KIND: Mapping[str, str] = {
+    "text-generation": "llm",
+    "text2text-generation": "seq2seq",
+    "summarization": "seq2seq",
+    "translation": "seq2seq",
+    "feature-extraction": "embedding",
+    "sentence-similarity": "embedding",
+    "fill-mask": "encoder",
+    "text-classification": "encoder",
+    "token-classification": "encoder",
+    "automatic-speech-recognition": "speech",
+    "image-classification": "vision",
+    "object-detection": "vision",
+    "image-text-to-text": "multimodal",
+}
+
+
+def analyze_hub_model(
+    model: Any, settings: AnalysisSettings, config: Mapping[str, Any] | None = None
+) -> ModelRow:
+    """Analyse a :class:`core.catalog.hub.HubModel`; failures become ``error`` (never raised).
+
+    Without the repo's ``config.json`` (the Hub's listing carries only ``model_type``), the
+    parameter count comes from the safetensors/GGUF totals and the KV cache is not estimated;
+    with it, the analysis is complete.
+    """
+    cfg: ModelConfig | None = None
+    config_error = None
+    if config is not None:
+        try:
+            cfg = from_hf_config(config, source=f"hub:{model.repo_id}/config.json")
+        except AnalysisError as exc:
+            config_error = str(exc)
+    params_total = model.params_total
+    params_method = f"Hub {model.params_source} metadata total" if params_total else ""
+    params_active = params_total
+    if cfg is not None:
+        try:
+            count = count_params(cfg)
+        except AnalysisError as exc:
+            config_error = str(exc)
+        else:
+            if params_total is None:
+                params_total, params_method = count.total, count.method
+            if count.total:
+                params_active = round(params_total * count.active / count.total)
+    kind = _TASK_KIND.get(model.pipeline_tag or "")
+    analysis = None
+    error = None
+    if params_total is None:
+        reason = config_error or "the Hub lists no safetensors/GGUF parameter total"
+        error = f"cannot analyse: {reason}"
+    else:
+        try:
+            analysis = analyze(
+                cfg,
+                params_total,
+                max(1, params_active or params_total),
+                name=model.repo_id,
+                hardware=settings.hardware,
+                precision=settings.precision,
+                context=settings.context,
+                batch=settings.batch,
+                architecture_class=_KIND_CLASS.get(kind or ""),
+            )
+        except AnalysisError as exc:
+            error = f"cannot analyse: {exc}"
+    return ModelRow(
+        id=model.repo_id,
+        source="hub",
+        task=model.pipeline_tag,
+        kind=kind,
+        family=model.model_type,
+        licence=model.licence,
+        downloads=model.downloads,
+        likes=model.likes,
+        params_total=params_total,
+        params_method=params_method,
+        analysis=analysis,
+        error=error,
+        facts=model,
+    )

@@ -326,3 +326,40 @@ async def test_terminal_watchdog_exits_when_the_tty_is_gone(monkeypatch: Any) ->
         await asyncio.sleep(0.2)
     assert app.return_code == 0
     assert app._sampler is not None and app._sampler.stopped
+
+
+async def test_models_screen_streams_hub_results(
+    hub_server: Any, hub_online: Any, monkeypatch: Any
+) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", hub_server.url)
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        catalog_count = len(app.state.catalog.rows)
+        await pilot.press("slash", *"instruct", "enter")
+        # the sample holds two pages of three models; the second is fetched via the Link header
+        await wait_for(lambda: len(app.state.catalog.rows) == catalog_count + 6, timeout=15)
+        hub_rows = [r for r in app.state.catalog.rows if r.source == "hub"]
+        assert hub_rows and all(r.analysis is not None for r in hub_rows)
+        # both pages arrived: the second request followed the Link header
+        assert len(hub_server.seen("/api/models")) >= 2
+        assert not app.state.catalog.notices
+
+
+async def test_models_screen_hub_offline_is_one_notice() -> None:
+    # tests/conftest.py sets HF_HUB_OFFLINE=1: the Hub is off, the catalog keeps working.
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        await pilot.press("slash", *"llama", "enter")
+        await wait_for(lambda: bool(app.state.catalog.notices))
+        (notice,) = app.state.catalog.notices
+        assert "offline" in notice.lower() and "\n" not in notice
+        assert all(r.source == "catalog" for r in app.state.catalog.rows)
+        assert len(app.state.catalog.rows) >= 250

@@ -89,6 +89,20 @@ class ModelsScreen(Screen[None]):
             self.precision = precision
             self.context = context
 
+    class HubSearchRequested(Message):
+        """Search the Hugging Face Hub for ``query`` (rows stream in as pages arrive)."""
+
+        def __init__(self, query: str) -> None:
+            super().__init__()
+            self.query = query
+
+    class HubDetailsRequested(Message):
+        """Fetch the highlighted Hub model's config.json to complete its analysis."""
+
+        def __init__(self, row: ModelRow) -> None:
+            super().__init__()
+            self.row = row
+
     class CompareToggled(Message):
         """Add or remove a model from the comparison."""
 
@@ -115,7 +129,10 @@ class ModelsScreen(Screen[None]):
 
         yield Header()
         with Horizontal(id="models-controls"):
-            yield Input(placeholder="Search models: id, family, task…", id="models-search")
+            yield Input(
+                placeholder="Search: typing filters; Enter also searches the Hugging Face Hub",
+                id="models-search",
+            )
             yield Select(
                 [(name, name) for name in (THIS_MACHINE, *profile_names())],
                 value=THIS_MACHINE,
@@ -222,7 +239,10 @@ class ModelsScreen(Screen[None]):
         self._refresh_view()
 
     @on(Input.Submitted, "#models-search")
-    def _search_submitted(self) -> None:
+    def _search_submitted(self, message: Input.Submitted) -> None:
+        """Enter also asks the Hub (typing filters locally only: no request per keystroke)."""
+        if message.value.strip():
+            self.post_message(self.HubSearchRequested(message.value.strip()))
         self.query_one(VirtualTable).focus()
 
     @on(Select.Changed, "#models-filters Select")
@@ -241,7 +261,15 @@ class ModelsScreen(Screen[None]):
 
     @on(VirtualTable.Highlighted)
     def _highlighted(self, message: VirtualTable.Highlighted) -> None:
-        self.query_one(ModelDetail).row = message.row
+        row: ModelRow = message.row
+        self.query_one(ModelDetail).row = row
+        analysis = row.analysis
+        if (
+            row.source == "hub"
+            and analysis is not None
+            and analysis.memory.kv_method.startswith("not estimated")
+        ):
+            self.post_message(self.HubDetailsRequested(row))
 
     @on(VirtualTable.HeaderClicked)
     def _header_clicked(self, message: VirtualTable.HeaderClicked) -> None:
