@@ -139,6 +139,13 @@ class Analysis:
         }
 
 
+def _decode_layers(cfg: ModelConfig | None) -> int | None:
+    """Layers run per generated token: the decoder's (all layers for decoder-only models)."""
+    if cfg is None:
+        return None
+    return cfg.num_decoder_layers if cfg.num_decoder_layers is not None else cfg.num_layers
+
+
 def analyze(
     cfg: ModelConfig | None,
     params_total: int,
@@ -220,6 +227,7 @@ def analyze(
         generates=generates,
         moe=params_active < params_total,
         calibration=calibration,
+        layers=_decode_layers(cfg),
     )
     heuristic = heuristic_class(name, params_total)
     klass = thermal_class(heuristic, speed.power_w, measured_w)

@@ -66,8 +66,21 @@ from core.analysis.memory import weights_bytes
 from core.analysis.precision import Precision
 from core.errors import AnalysisError
 
-Bound = Literal["memory-bound", "compute-bound"]
-"""Which roofline term limits the time per step."""
+Bound = Literal["memory-bound", "compute-bound", "overhead-bound"]
+"""Which term limits the time per step."""
+
+STEP_OVERHEAD_S: dict[str, tuple[float, float]] = {
+    "gpu": (100e-6, 10e-6),
+    "apple": (150e-6, 15e-6),
+    "cpu": (50e-6, 5e-6),
+}
+"""Per decode step: a fixed cost plus a cost per layer (launches, synchronisation, sampling).
+
+A rule of thumb, not a measurement: a CUDA kernel launch costs a few microseconds and a
+transformer layer launches several kernels, so a step cannot be faster than about
+``fixed + layers × per_layer`` however small the model. It only decides the speed of small
+models (for an 8B model on an H100 the memory time is ~16 ms against ~0.4 ms here);
+benchmark calibration replaces it with this machine's own figure."""
 
 ConfidenceLevel = Literal["high", "medium", "low"]
 """whichllm's three bands."""
@@ -171,6 +184,7 @@ def estimate(
     generates: bool = True,
     moe: bool = False,
     calibration: float | None = None,
+    layers: int | None = None,
 ) -> Estimate:
     """Roofline estimate of decode and prefill speed, power and J/token.
 
@@ -187,6 +201,8 @@ def estimate(
         moe: True for mixture-of-experts models (widens the confidence band).
         calibration: Measured ÷ predicted ratio from this machine's benchmarks; None when
             uncalibrated.
+        layers: Layers run per decode step, for the per-step overhead floor
+            (:data:`STEP_OVERHEAD_S`); None leaves the floor out.
 
     Returns:
         The estimate.
@@ -222,9 +238,17 @@ def estimate(
     step_bytes = weights + kv_bytes
     t_mem = step_bytes / bandwidth
     t_cmp = 2.0 * params_active * batch / flops
-    decode_step = max(t_mem, t_cmp)
+    fixed_s, per_layer_s = STEP_OVERHEAD_S[kind]
+    t_ovh = fixed_s + per_layer_s * layers if layers is not None else 0.0
+    decode_step = max(t_mem, t_cmp, t_ovh)
     decode = batch / decode_step
-    decode_bound: Bound = "memory-bound" if t_mem >= t_cmp else "compute-bound"
+    decode_bound: Bound = (
+        "overhead-bound"
+        if t_ovh > max(t_mem, t_cmp)
+        else "memory-bound"
+        if t_mem >= t_cmp
+        else "compute-bound"
+    )
 
     # Prefill: the whole prompt of every sequence in one pass.
     prompt_tokens = max(context, 1) * batch
@@ -237,7 +261,7 @@ def estimate(
         load_mem, load_cmp, rate, bound = t_mem, t_cmp, decode, decode_bound
     else:
         load_mem, load_cmp, rate, bound = p_mem, p_cmp, prefill, prefill_bound
-    step = max(load_mem, load_cmp)
+    step = max(load_mem, load_cmp, t_ovh if generates else 0.0)
     share = MEMORY_BOUND_POWER_SHARE[kind]
     utilisation = min(1.0, share * load_mem / step + load_cmp / step)
     idle = min(hardware.idle_w, hardware.tdp_w)
@@ -250,7 +274,13 @@ def estimate(
         f"roofline on {hardware.name} ({kind}): decode = {batch} / max("
         f"{step_bytes / 1e9:.3g} GB / ({eta_mem:.2f} × {hardware.bandwidth_gbps:g} GB/s), "
         f"2 × {params_active / 1e9:.3g} G × {batch} / ({eta_cmp:.2f} × "
-        f"{hardware.peak_bf16_tflops:g} TFLOPS)); prefill of {max(context, 1)} tokens likewise; "
+        f"{hardware.peak_bf16_tflops:g} TFLOPS)"
+        + (
+            f", overhead {fixed_s * 1e6:g} µs + {layers} layers × {per_layer_s * 1e6:g} µs"
+            if layers is not None
+            else ""
+        )
+        + f"); prefill of {max(context, 1)} tokens likewise; "
         f"power = idle {idle:g} W + {utilisation:.2f} × (TDP {hardware.tdp_w:g} − {idle:g}) W "
         f"under {load} (memory-bound share {share}); efficiencies: llama.cpp measurements"
         f"{'' if calibration is None else f' × calibration {calibration:g}'}"
