@@ -7,13 +7,23 @@ machine it was recorded on, and a sensor-less VM (no GPU, no hwmon, no RAPL) lik
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# The pictures must not depend on who takes them: no network, and an empty Hugging Face cache
+# instead of the developer's own downloads (set before anything imports huggingface_hub).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="thermal-scout-screenshots-")
+os.environ.pop("HF_HUB_CACHE", None)
+os.environ.pop("HUGGINGFACE_HUB_CACHE", None)
 
 from tests.tui.snapshot_app import SIZE, make_app, settle  # noqa: E402
 

@@ -160,3 +160,22 @@ def test_search_hub_offline() -> None:
     assert mixed.returncode == 0
     assert "warning:" in mixed.stderr and "offline" in mixed.stderr.lower()
     assert json.loads(mixed.stdout)
+
+
+def test_search_the_local_cache(tmp_path: Path) -> None:
+    from tests.fakes.hf_cache import FakeHFCache
+
+    hub = Path(os.environ["HF_HOME"]) / "hub"
+    assert run_cli("models", "search", "--source", "cache", "--json").stderr.startswith(
+        f"warning: no Hugging Face cache at {hub}"
+    )
+    FakeHFCache(hub).llama("org/tiny-llama")
+    result = run_cli("models", "search", "tiny", "--source", "cache", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["id"], r["source"]) for r in rows] == [("org/tiny-llama", "cache")]
+    assert rows[0]["params"] and rows[0]["params_method"].startswith("safetensors")
+    # every source together: the cached model is among the catalog's, and no warning is printed
+    mixed = run_cli("models", "search", "tiny-llama", "--source", "all", "--json")
+    assert {r["source"] for r in json.loads(mixed.stdout)} >= {"cache"}
+    assert "Hugging Face cache" not in mixed.stderr

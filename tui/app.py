@@ -460,10 +460,24 @@ class ThermalScoutApp(App[int]):
         rows = catalog_rows(load_catalog(), settings)
         hub_models = [r.facts for r in self.state.catalog.rows if r.source == "hub"]
         hub_rows = [analyze_hub_model(model, settings) for model in hub_models]
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.CatalogRowsLoaded(list(rows), "catalog"))
-            if hub_rows:
-                self.post_message(self.CatalogRowsLoaded(hub_rows, "hub"))
+        worker = get_current_worker()
+        if worker.is_cancelled:
+            return
+        self.post_message(self.CatalogRowsLoaded(list(rows), "catalog"))
+        if hub_rows:
+            self.post_message(self.CatalogRowsLoaded(hub_rows, "hub"))
+        # The local Hugging Face cache comes second: the catalog shows without waiting for it.
+        # It is rescanned on every analysis request, so a model downloaded meanwhile appears.
+        from core.catalog.cache import cache_rows, scan_models
+
+        models, notices = scan_models()
+        cached = cache_rows(models, settings)
+        if worker.is_cancelled:
+            return
+        self.post_message(self.CatalogRowsLoaded(cached, "cache"))
+        for notice in notices:
+            if not notice.startswith("no Hugging Face cache at"):  # nothing downloaded yet
+                self.post_message(self.CatalogNotice(notice))
 
     @work(thread=True, name="Hub search", group="hub", exclusive=True, exit_on_error=False)
     def _search_hub(self, query: str) -> None:

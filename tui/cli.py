@@ -95,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="?", default="", help="words that must all match")
     search.add_argument(
         "--source",
-        choices=("catalog", "hub", "all"),
+        choices=("catalog", "cache", "hub", "all"),
         default="all",
-        help="where to look (all: the catalog, plus the Hub when it answers)",
+        help="where to look (all: the catalog and the local Hugging Face cache, plus the Hub "
+        "when it answers)",
     )
     search.add_argument("--task", metavar="TASK", help="only this pipeline task")
     search.add_argument("--fits", action="store_true", help="only models that fit here")
@@ -294,6 +295,18 @@ def _hub_rows(args: argparse.Namespace, settings: Any, err: TextIO) -> list[Any]
     return rows
 
 
+def _cache_rows(args: argparse.Namespace, settings: Any, err: TextIO) -> list[Any]:
+    """Rows for the models in the local Hugging Face cache; problems are warnings."""
+    from core.catalog.cache import cache_rows, scan_models
+
+    models, notices = scan_models()
+    for notice in notices:
+        # An absent cache only matters when the cache is all that was asked for.
+        if args.source == "cache" or not notice.startswith("no Hugging Face cache at"):
+            err.write(f"warning: {notice}\n")
+    return cache_rows(models, settings)
+
+
 def cmd_models_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``thermal-scout models search``."""
     from core.catalog.columns import COLUMN_BY_KEY, row_json
@@ -305,7 +318,9 @@ def cmd_models_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         valid = ", ".join(COLUMN_BY_KEY)
         raise ThermalScoutError(f"unknown sort column {args.sort!r}; valid: {valid}")
     settings = _analysis_settings(args)
-    rows = catalog_rows(load_catalog(), settings) if args.source != "hub" else []
+    rows = catalog_rows(load_catalog(), settings) if args.source in ("catalog", "all") else []
+    if args.source in ("cache", "all"):
+        rows.extend(_cache_rows(args, settings, err))
     if args.source in ("hub", "all"):
         rows.extend(_hub_rows(args, settings, err))
     table = RowTable(rows, text=lambda r: r.search_text)

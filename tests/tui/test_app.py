@@ -363,3 +363,31 @@ async def test_models_screen_hub_offline_is_one_notice() -> None:
         assert "offline" in notice.lower() and "\n" not in notice
         assert all(r.source == "catalog" for r in app.state.catalog.rows)
         assert len(app.state.catalog.rows) >= 250
+
+
+async def test_models_screen_lists_the_local_cache() -> None:
+    import os
+
+    from tests.fakes.hf_cache import FakeHFCache
+    from tui.widgets.model_detail import ModelDetail
+    from tui.widgets.virtual_table import VirtualTable
+
+    FakeHFCache(Path(os.environ["HF_HOME"]) / "hub").llama("org/tiny-llama")
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: any(r.source == "cache" for r in app.state.catalog.rows))
+        cached = [r for r in app.state.catalog.rows if r.source == "cache"]
+        assert [r.id for r in cached] == ["org/tiny-llama"]
+        assert cached[0].analysis is not None and "H100" in cached[0].analysis.hardware.name
+        await pilot.press("slash", *"tiny-llama")
+        await pilot.press("enter")
+        await pilot.pause()
+        table = app.screen.query_one(VirtualTable)
+        assert [table._rows[i].id for i in table._order] == ["org/tiny-llama"]
+        detail = app.screen.query_one(ModelDetail)
+        assert detail.row is not None and detail.row.source == "cache"
+        text = "".join(detail.render_line(y).text for y in range(detail.size.height))
+        assert "Local cache" in text and "1 revision" in text
+        assert "cache" in str(app.screen.query_one("#models-status").render())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -114,6 +115,7 @@ class ModelsScreen(Screen[None]):
         super().__init__()
         self._table: RowTable[ModelRow] = RowTable([], text=lambda r: r.search_text)
         self._generation = -1
+        self._by_source = ""
         self._sort_key = "decode_tokens_per_s"
         self._sort_reverse = True
 
@@ -188,6 +190,9 @@ class ModelsScreen(Screen[None]):
         if catalog.generation != self._generation:
             self._generation = catalog.generation
             self._table = RowTable(list(catalog.rows), text=lambda r: r.search_text)
+            counts = Counter(getattr(r, "source", "?") for r in catalog.rows)
+            listed = ", ".join(f"{n:,} {source}" for source, n in sorted(counts.items()))
+            self._by_source = f" ({listed})" if listed else ""
             self._refresh_filter_options()
         self._refresh_view()
 
@@ -222,7 +227,7 @@ class ModelsScreen(Screen[None]):
 
     def _update_status(self, shown: int) -> None:
         catalog = self.catalog
-        parts = [f"{shown:,} of {len(self._table):,} models"]
+        parts = [f"{shown:,} of {len(self._table):,} models{self._by_source}"]
         if catalog.status == "loading":
             parts.append("analysing…")
         parts.append(

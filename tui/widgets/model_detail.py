@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from core.catalog.cache import CachedModel
 from core.catalog.columns import FIT_MARK, human_bytes, human_count
 from core.catalog.rows import ModelRow
 
@@ -33,12 +34,16 @@ class ModelDetail(Widget):
         )
         title.append_text(self._muted(facts))
         analysis = row.analysis
+        cached = self._cached(row)
         if analysis is None:
             bad = self.get_component_rich_style("model-detail--bad")
-            return Group(title, Text(row.error or "cannot analyse", style=bad))
+            error = Text(row.error or "cannot analyse", style=bad)
+            return Group(title, error, cached) if cached else Group(title, error)
         left = Table.grid(padding=(0, 1))
         left.add_column(style="bold", no_wrap=True)
         left.add_column()
+        if cached is not None:
+            left.add_row("Local cache", cached)
         params = f"{human_count(analysis.params_total)} ({analysis.params_total:,})"
         if analysis.params_active != analysis.params_total:
             params += f", {human_count(analysis.params_active)} active per token"
@@ -104,3 +109,20 @@ class ModelDetail(Widget):
         left.add_row("Thermal class", klass)
         left.add_row("Hardware", f"{analysis.hardware.name} · {analysis.hardware.method}")
         return Group(title, left)
+
+    def _cached(self, row: ModelRow) -> Text | None:
+        """Size on disk, revisions and folder of a model found in the Hugging Face cache."""
+        model = row.facts
+        if row.source != "cache" or not isinstance(model, CachedModel):
+            return None
+        revisions = model.revision_count
+        text = Text(
+            f"{human_bytes(model.size_on_disk_bytes)} on disk · {model.nb_files} "
+            f"file{'s' if model.nb_files != 1 else ''} · "
+            f"{revisions} revision{'s' if revisions != 1 else ''}"
+            + (f" (analysed {model.revision})" if model.revision else "")
+        )
+        if model.incomplete_bytes:
+            text.append(f" · {human_bytes(model.incomplete_bytes)} partial download")
+        text.append_text(self._muted(f"  {model.repo_path}"))
+        return text
