@@ -39,7 +39,11 @@ def test_cli_imports_neither_textual_nor_the_hub() -> None:
 
 
 def test_app_start_up_does_not_import_the_hub_or_torch() -> None:
-    loaded = {name.split(".")[0] for name in _modules_after("import tui.app")}
+    modules = _modules_after("import tui.app")
+    # the Models screen, the catalog and the analysis engine load when the screen first opens
+    assert not {m for m in modules if m.startswith(("core.catalog", "core.analysis"))}
+    assert "tui.screens.models" not in modules
+    loaded = {name.split(".")[0] for name in modules}
     assert "textual" in loaded
     assert "huggingface_hub" not in loaded
     assert "torch" not in loaded

@@ -52,8 +52,14 @@ from core.state import (
 from core.telemetry.sample import Sample
 from core.telemetry.sampler import LiveSource, Sampler, TelemetrySource
 from core.telemetry.trace import ReplaySource, Trace, TraceWriter
+from tui.messages import (
+    THIS_MACHINE,
+    AnalysisRequested,
+    CompareToggled,
+    HubDetailsRequested,
+    HubSearchRequested,
+)
 from tui.screens.hardware import HardwareScreen
-from tui.screens.models import THIS_MACHINE, ModelsScreen
 from tui.screens.thermals import ThermalsScreen
 from tui.theme_vars import declared_variables, resolve
 
@@ -92,6 +98,13 @@ SCREENS: tuple[ScreenSpec, ...] = (
 )
 
 
+def _models_screen() -> Screen[Any]:
+    """The Models screen, imported when first opened (it pulls in the catalog and analysis)."""
+    from tui.screens.models import ModelsScreen
+
+    return ModelsScreen()
+
+
 class ThermalScoutApp(App[int]):
     """Thermal Scout: the one store, the screens as modes, the telemetry worker."""
 
@@ -105,7 +118,7 @@ class ThermalScoutApp(App[int]):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
-        "models": ModelsScreen,
+        "models": _models_screen,
     }
     DEFAULT_MODE = "hardware"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -394,8 +407,8 @@ class ThermalScoutApp(App[int]):
         self.state = with_catalog_notice(self.state, message.text)
         self.notify(message.text, severity="warning", timeout=8)
 
-    @on(ModelsScreen.AnalysisRequested)
-    def _analysis_requested(self, message: ModelsScreen.AnalysisRequested) -> None:
+    @on(AnalysisRequested)
+    def _analysis_requested(self, message: AnalysisRequested) -> None:
         self.state = with_catalog_loading(
             self.state,
             hardware=message.hardware,
@@ -404,8 +417,8 @@ class ThermalScoutApp(App[int]):
         )
         self._analyse_catalog()
 
-    @on(ModelsScreen.CompareToggled)
-    def _compare_toggled(self, message: ModelsScreen.CompareToggled) -> None:
+    @on(CompareToggled)
+    def _compare_toggled(self, message: CompareToggled) -> None:
         self.state, text = toggle_compare(self.state, message.model_id)
         self.notify(text, timeout=4)
 
@@ -417,13 +430,13 @@ class ThermalScoutApp(App[int]):
     def _catalog_row_replaced(self, message: CatalogRowReplaced) -> None:
         self.state = with_catalog_row_replaced(self.state, message.row)
 
-    @on(ModelsScreen.HubSearchRequested)
-    def _hub_search_requested(self, message: ModelsScreen.HubSearchRequested) -> None:
+    @on(HubSearchRequested)
+    def _hub_search_requested(self, message: HubSearchRequested) -> None:
         self.state = with_catalog_rows(self.state, [], source="hub")
         self._search_hub(message.query)
 
-    @on(ModelsScreen.HubDetailsRequested)
-    def _hub_details_requested(self, message: ModelsScreen.HubDetailsRequested) -> None:
+    @on(HubDetailsRequested)
+    def _hub_details_requested(self, message: HubDetailsRequested) -> None:
         self._hub_details(message.row)
 
     def _analysis_settings(self) -> Any:

@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Select, Static
@@ -18,6 +17,8 @@ from core.catalog.columns import COLUMN_BY_KEY, COLUMNS, FIT_ORDER
 from core.catalog.rows import ModelRow
 from core.state import CatalogSlice
 from core.table import RowTable
+from tui import messages
+from tui.messages import THIS_MACHINE
 from tui.widgets.model_detail import ModelDetail
 from tui.widgets.virtual_table import ColumnSpec, VirtualTable
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 PRECISIONS = ("bf16", "fp16", "fp32", "fp8", "int8", "int4", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
 CONTEXTS = (2048, 4096, 8192, 32768, 131072)
-THIS_MACHINE = "this machine"
 FILTERS = ("task", "kind", "fits", "thermal_class", "licence", "source")
 FILTER_LABELS = {
     "task": "task",
@@ -81,35 +81,10 @@ class ModelsScreen(Screen[None]):
     catalog: var[CatalogSlice] = var(CatalogSlice)
     """Mirror of the App's catalog slice."""
 
-    class AnalysisRequested(Message):
-        """Analyse every row for this hardware, precision and context."""
-
-        def __init__(self, hardware: str, precision: str, context: int) -> None:
-            super().__init__()
-            self.hardware = hardware
-            self.precision = precision
-            self.context = context
-
-    class HubSearchRequested(Message):
-        """Search the Hugging Face Hub for ``query`` (rows stream in as pages arrive)."""
-
-        def __init__(self, query: str) -> None:
-            super().__init__()
-            self.query = query
-
-    class HubDetailsRequested(Message):
-        """Fetch the highlighted Hub model's config.json to complete its analysis."""
-
-        def __init__(self, row: ModelRow) -> None:
-            super().__init__()
-            self.row = row
-
-    class CompareToggled(Message):
-        """Add or remove a model from the comparison."""
-
-        def __init__(self, model_id: str) -> None:
-            super().__init__()
-            self.model_id = model_id
+    AnalysisRequested = messages.AnalysisRequested
+    HubSearchRequested = messages.HubSearchRequested
+    HubDetailsRequested = messages.HubDetailsRequested
+    CompareToggled = messages.CompareToggled
 
     def __init__(self) -> None:
         super().__init__()
