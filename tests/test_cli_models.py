@@ -179,3 +179,59 @@ def test_search_the_local_cache(tmp_path: Path) -> None:
     mixed = run_cli("models", "search", "tiny-llama", "--source", "all", "--json")
     assert {r["source"] for r in json.loads(mixed.stdout)} >= {"cache"}
     assert "Hugging Face cache" not in mixed.stderr
+
+
+def test_analyze_gguf_json_at_the_files_own_types(tmp_path: Path) -> None:
+    from tests.fakes.gguf_file import write_llama
+
+    path = tmp_path / "tiny-llama.Q4_K_M.gguf"
+    write_llama(path)
+    result = run_cli("analyze", str(path), "--hardware", "RTX 4090", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["id"] == "tiny-llama.Q4_K_M" and data["precision"] == "Q4_K_M"
+    assert data["params"] == {"total": 1_443_072, "active": 1_443_072}
+    assert data["params_method"].startswith("gguf header (21 tensors, exact)")
+    # the file's exact tensor bytes, not params × a nominal Q4_K_M bytes/param
+    assert data["memory"]["weights_bytes"] == data["weights_bytes"]["Q4_K_M"] == 934_400
+    assert data["kv_cache_bytes"] == 2 * 2 * 2 * 64 * 4096 * 2  # from the GGUF's llama.* keys
+    # an explicit --precision is a what-if: the file's params at that precision
+    result = run_cli(
+        "analyze", str(path), "--hardware", "RTX 4090", "--precision", "q8_0", "--json"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["precision"] == "Q8_0"
+    assert data["memory"]["weights_bytes"] == 1_443_072 * 34 // 32
+    assert "as asked, not the file's own Q4_K_M" in data["params_method"]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("truncated", "truncated: tensor 'output.weight' needs bytes up to"),
+        ("magic", "not a GGUF file (starts with b'GGML'"),
+        ("version 1", "GGUF version 1 is not supported; re-convert with a current llama.cpp"),
+        ("version 7", "GGUF version 7 is not supported"),
+    ],
+)
+def test_analyze_bad_gguf_is_one_line_exit_1(tmp_path: Path, case: str, message: str) -> None:
+    from tests.fakes.gguf_file import build, llama_metadata, llama_tensors, write_llama
+
+    path = tmp_path / "model.gguf"
+    if case == "truncated":
+        write_llama(path)
+        with path.open("r+b") as f:
+            f.truncate(path.stat().st_size - 1000)
+    else:
+        header, _ = build(llama_metadata(), llama_tensors())
+        version = {"magic": 3, "version 1": 1, "version 7": 7}[case]
+        blob = (b"GGML" if case == "magic" else b"GGUF") + struct.pack("<I", version) + header[8:]
+        path.write_bytes(blob)
+    result = run_cli("analyze", str(path), "--hardware", "RTX 4090")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: ") and message in lines[0], (
+        lines
+    )
+    assert "Traceback" not in result.stderr

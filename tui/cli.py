@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--hardware", metavar="NAME", help="what-if hardware profile (default: this machine)"
         )
-        command.add_argument("--precision", metavar="P", default="bf16", help="weights precision")
+        command.add_argument(
+            "--precision",
+            metavar="P",
+            help="weights precision (default: bf16; for a .gguf file, its own types)",
+        )
         command.add_argument("--context", metavar="N", type=_positive_int, default=4096)
         command.add_argument("--batch", metavar="N", type=_positive_int, default=1)
         command.add_argument("--json", action="store_true", help="print JSON")
@@ -270,7 +274,7 @@ def _analysis_settings(args: argparse.Namespace) -> Any:
         from core.hardware import detect
 
         profile = profile_from_hardware(detect())
-    precision = parse_precision(args.precision)
+    precision = parse_precision("bf16" if args.precision is None else args.precision)
     return AnalysisSettings(profile, precision, args.context, args.batch)
 
 
@@ -356,7 +360,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     from core.catalog.targets import analyze_target
 
     settings = _analysis_settings(args)
-    row = analyze_target(args.target, settings)
+    row = analyze_target(args.target, settings, precision_explicit=args.precision is not None)
     if row.analysis is None:
         raise ThermalScoutError(f"{args.target}: {row.error}")
     data = {"id": row.id, "source": row.source, "params_method": row.params_method}
