@@ -19,7 +19,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 from core.constants import SYSFS_ROOT
 from core.hwinfo import (
@@ -157,17 +158,105 @@ _TIERS = (
     (16.0, "4b", "4B-class models (e.g. Gemma 3 4B, Qwen3 4B)"),
 )
 
+SizeTier = Literal["small", "medium", "large", "xlarge"]
+"""Model size tiers of the capability registry (:mod:`core.analysis.recommend`)."""
+
+SIZE_TIERS: tuple[tuple[SizeTier, int], ...] = (
+    ("small", 4_000_000_000),
+    ("medium", 14_000_000_000),
+    ("large", 32_000_000_000),
+    ("xlarge", 80_000_000_000),
+)
+"""Each tier and the most parameters (nominal) a model in it has, smallest first."""
+
+NOMINAL_SLACK = 1.1
+"""Real counts exceed the nominal size (a "14B" model has 14.8B parameters, a "32B" 32.8B), so a
+tier holds models up to 1.1 × its nominal limit."""
+
+FIT_HEADROOM = 1.2
+"""Memory must be 1.2 × the weights for a model to count as fitting (:mod:`core.analysis.fit`)."""
+
+PROFILE_SETTINGS: Mapping[str, tuple[int, int, int]] = MappingProxyType(
+    {"quality": (8192, 2048, 4), "balanced": (4096, 1024, 2), "fast": (2048, 512, 1)}
+)
+"""Per performance profile: (context length, max tokens, batch size)."""
+
+
+def size_tier(params: int) -> SizeTier | None:
+    """The smallest tier that holds a model of ``params`` parameters; None above xlarge.
+
+    Example:
+        >>> size_tier(3_090_000_000), size_tier(14_770_000_000), size_tier(405_000_000_000)
+        ('small', 'medium', None)
+    """
+    for name, limit in SIZE_TIERS:
+        if params <= limit * NOMINAL_SLACK:
+            return name
+    return None
+
+
+def max_params_for_memory(memory_bytes: int, bytes_per_param: float) -> int:
+    """The most parameters whose weights fit ``memory_bytes`` with the fit headroom.
+
+    Example:
+        >>> max_params_for_memory(24_000_000_000, 2.0)
+        10000000000
+    """
+    if bytes_per_param <= 0:
+        raise ValueError(f"bytes per parameter must be > 0, got {bytes_per_param}")
+    return int(max(0, memory_bytes) / (bytes_per_param * FIT_HEADROOM))
+
+
+def size_tier_for_memory(memory_bytes: int, bytes_per_param: float) -> SizeTier:
+    """The tier the largest model that fits ``memory_bytes`` falls in (at least ``small``).
+
+    It is where a registry pick starts: that pick's own analysis then decides whether it
+    really fits (a model smaller than the tier's limit may), falling back a tier when not.
+
+    Example:
+        >>> size_tier_for_memory(24_000_000_000, 2.0), size_tier_for_memory(80_000_000_000, 0.5)
+        ('medium', 'xlarge')
+    """
+    return size_tier(max_params_for_memory(memory_bytes, bytes_per_param)) or "xlarge"
+
+
+def performance_profile(ram_bytes: int, cores: int | None) -> tuple[str, str]:
+    """``quality`` (32 GB+ RAM and 8+ cores), ``balanced`` (16 GB+) or ``fast``, and why.
+
+    ``cores`` None (a what-if device whose host is unknown) decides by memory alone.
+    """
+    ram_gb = ram_bytes / GIB
+    if ram_gb >= 32 and (cores is None or cores >= 8):
+        if cores is None:
+            return "quality", f"quality profile: {ram_gb:.0f} GB (cores unknown: not checked)"
+        return "quality", f"quality profile: {ram_gb:.0f} GB RAM and {cores} cores"
+    if ram_gb >= 16:
+        return "balanced", f"balanced profile: {ram_gb:.0f} GB RAM (quality needs 32 GB + 8 cores)"
+    return "fast", f"fast profile: {ram_gb:.0f} GB RAM (balanced needs 16 GB)"
+
+
+def inference_threads(cores: int) -> tuple[int, str]:
+    """Physical cores − 1 up to 8 cores, − 2 above (one left for the OS and the UI), and why."""
+    threads = max(1, cores - (1 if cores <= 8 else 2))
+    if threads == cores:
+        return threads, f"{threads} thread: a single core leaves none spare for the system"
+    plural = "s" if threads != 1 else ""
+    spare = cores - threads
+    return threads, f"{threads} thread{plural}: {cores} cores minus {spare} for the system"
+
 
 def recommend(cpu: CpuInfo, memory: MemoryInfo, gpus: tuple[GpuInfo, ...]) -> Recommendations:
     """Settings for this machine, following the gemma-cli provider design.
 
     * Model tier by the memory a model would live in — the free VRAM of the largest GPU, else
       available RAM: < 4 GB the smallest models (with a warning), 4–8 GB 2B-class, 8–16 GB
-      4B-class, > 16 GB 9B and up.
-    * Profile: 32 GB+ RAM and 8+ cores → quality; 16 GB+ RAM → balanced; else fast.
-    * Threads: physical cores − 1 up to 8 cores, − 2 above (one left for the OS and the UI).
-    * Context, max tokens and batch size follow the profile, batch raised on a GPU with
-      ≥ 24 GB free.
+      4B-class, > 16 GB 9B and up. (:func:`size_tier_for_memory` gives the capability
+      registry's small/medium/large/xlarge tier for a memory size and precision.)
+    * Profile: 32 GB+ RAM and 8+ cores → quality; 16 GB+ RAM → balanced; else fast
+      (:func:`performance_profile`).
+    * Threads: physical cores − 1 up to 8 cores, − 2 above (:func:`inference_threads`).
+    * Context, max tokens and batch size follow the profile (:data:`PROFILE_SETTINGS`), batch
+      raised on a GPU with ≥ 24 GB free.
     """
     reasons: list[str] = []
     gpu_free = [g.vram_free_bytes for g in gpus if g.vram_free_bytes]
@@ -188,31 +277,12 @@ def recommend(cpu: CpuInfo, memory: MemoryInfo, gpus: tuple[GpuInfo, ...]) -> Re
     if memory_gb < 4.0:
         warning = f"only {memory_gb:.1f} GB for models: expect small models only, or swapping"
 
-    ram_gb = memory.total_bytes / GIB
     cores = cpu.physical_cores or cpu.logical_cores
-    if ram_gb >= 32 and cores >= 8:
-        profile = "quality"
-        reasons.append(f"quality profile: {ram_gb:.0f} GB RAM and {cores} cores")
-    elif ram_gb >= 16:
-        profile = "balanced"
-        reasons.append(f"balanced profile: {ram_gb:.0f} GB RAM (quality needs 32 GB + 8 cores)")
-    else:
-        profile = "fast"
-        reasons.append(f"fast profile: {ram_gb:.0f} GB RAM (balanced needs 16 GB)")
-
-    threads = max(1, cores - (1 if cores <= 8 else 2))
-    if threads == cores:
-        reasons.append(f"{threads} thread: a single core leaves none spare for the system")
-    else:
-        plural = "s" if threads != 1 else ""
-        reasons.append(
-            f"{threads} thread{plural}: {cores} cores minus {cores - threads} for the system"
-        )
-    context, max_tokens, batch = {
-        "quality": (8192, 2048, 4),
-        "balanced": (4096, 1024, 2),
-        "fast": (2048, 512, 1),
-    }[profile]
+    profile, why = performance_profile(memory.total_bytes, cores)
+    reasons.append(why)
+    threads, why = inference_threads(cores)
+    reasons.append(why)
+    context, max_tokens, batch = PROFILE_SETTINGS[profile]
     if gpu_free and max(gpu_free) >= 24 * GIB:
         batch = max(batch, 8)
         reasons.append("batch 8: a GPU with 24 GB+ free holds several sequences' KV cache")
