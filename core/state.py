@@ -236,6 +236,32 @@ def toggle_compare(state: AppState, model_id: str) -> tuple[AppState, str]:
     return replace(state, comparison=ComparisonSlice(added)), message
 
 
+def move_compared(state: AppState, model_id: str, delta: int) -> AppState:
+    """Move ``model_id`` ``delta`` places left (negative) or right in the comparison.
+
+    Moving past either end, or a model that is not compared, leaves the state unchanged.
+
+    >>> s = toggle_compare(toggle_compare(_empty(), "a")[0], "b")[0]
+    >>> move_compared(s, "b", -1).comparison.ids
+    ('b', 'a')
+    >>> move_compared(s, "a", -1) is s
+    True
+    """
+    ids = list(state.comparison.ids)
+    if model_id not in ids:
+        return state
+    old = ids.index(model_id)
+    new = old + delta
+    if not 0 <= new < len(ids) or new == old:
+        return state
+    ids.insert(new, ids.pop(old))
+    return replace(state, comparison=ComparisonSlice(tuple(ids)))
+
+
+def _empty() -> AppState:
+    return initial_state(interval_s=1.0, history_s=60.0, source="doctest")
+
+
 def with_catalog_row_replaced(state: AppState, row: Any) -> AppState:
     """A row was re-analysed with more facts (a Hub model's config.json arrived)."""
     rows = state.catalog.rows

@@ -34,6 +34,7 @@ SHOTS: list[tuple[str, str, str]] = [
     ("hardware-sensorless.svg", "sensorless", "1"),
     ("thermals-sensorless.svg", "sensorless", "2"),
     ("models.svg", "h100", "3"),
+    ("compare.svg", "h100", "4"),
 ]
 
 
@@ -42,9 +43,15 @@ async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
     app = make_app(scenario)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app)
+        if key == "4":  # something to compare: the same models as the snapshot test
+            from tests.tui.test_snapshots import COMPARED
+            from tui.messages import CompareToggled
+
+            for model_id in COMPARED:
+                app.post_message(CompareToggled(model_id))
         await pilot.press(key)
         for _ in range(250):  # the Models screen analyses the catalog in a worker
-            if key != "3" or app.state.catalog.status == "ready":
+            if key not in ("3", "4") or app.state.catalog.status == "ready":
                 break
             await asyncio.sleep(0.02)
         await pilot.pause()

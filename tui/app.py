@@ -36,6 +36,7 @@ from core.state import (
     HardwareSlice,
     TelemetrySlice,
     initial_state,
+    move_compared,
     toggle_compare,
     with_catalog_loading,
     with_catalog_notice,
@@ -55,6 +56,7 @@ from core.telemetry.trace import ReplaySource, Trace, TraceWriter
 from tui.messages import (
     THIS_MACHINE,
     AnalysisRequested,
+    CompareMoved,
     CompareToggled,
     HubDetailsRequested,
     HubSearchRequested,
@@ -95,6 +97,7 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec(
         "models", "3,m", "Models", "Browse models: fit, speed, watts and heat on this machine"
     ),
+    ScreenSpec("compare", "4", "Compare", "Compare up to four models side by side; recommend"),
 )
 
 
@@ -103,6 +106,13 @@ def _models_screen() -> Screen[Any]:
     from tui.screens.models import ModelsScreen
 
     return ModelsScreen()
+
+
+def _compare_screen() -> Screen[Any]:
+    """The Compare screen, imported when first opened."""
+    from tui.screens.compare import CompareScreen
+
+    return CompareScreen()
 
 
 class ThermalScoutApp(App[int]):
@@ -114,11 +124,13 @@ class ThermalScoutApp(App[int]):
         style_path("hardware.tcss"),
         style_path("thermals.tcss"),
         style_path("models.tcss"),
+        style_path("compare.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
         "models": _models_screen,
+        "compare": _compare_screen,
     }
     DEFAULT_MODE = "hardware"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -421,6 +433,10 @@ class ThermalScoutApp(App[int]):
     def _compare_toggled(self, message: CompareToggled) -> None:
         self.state, text = toggle_compare(self.state, message.model_id)
         self.notify(text, timeout=4)
+
+    @on(CompareMoved)
+    def _compare_moved(self, message: CompareMoved) -> None:
+        self.state = move_compared(self.state, message.model_id, message.delta)
 
     @on(CatalogPageLoaded)
     def _catalog_page_loaded(self, message: CatalogPageLoaded) -> None:

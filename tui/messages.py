@@ -46,3 +46,12 @@ class CompareToggled(Message):
     def __init__(self, model_id: str) -> None:
         super().__init__()
         self.model_id = model_id
+
+
+class CompareMoved(Message):
+    """Move a compared model ``delta`` columns left (negative) or right."""
+
+    def __init__(self, model_id: str, delta: int) -> None:
+        super().__init__()
+        self.model_id = model_id
+        self.delta = delta

@@ -391,3 +391,68 @@ async def test_models_screen_lists_the_local_cache() -> None:
         text = "".join(detail.render_line(y).text for y in range(detail.size.height))
         assert "Local cache" in text and "1 revision" in text
         assert "cache" in str(app.screen.query_one("#models-status").render())
+
+
+async def test_compare_screen_best_in_row_remove_move_and_recommend() -> None:
+    from textual.widgets import DataTable, Input, OptionList, Select
+
+    from tui.screens.compare import CompareScreen
+
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("4")
+        assert isinstance(app.screen, CompareScreen)
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        assert "Nothing to compare yet" in str(table.get_row_at(0)[0])
+        for model_id in ("Qwen/Qwen3-4B", "Qwen/Qwen3-8B", "Qwen/Qwen3-14B"):
+            app.post_message(app_messages().CompareToggled(model_id))
+        await wait_for(lambda: len(app.state.comparison.ids) == 3)
+        await pilot.pause()
+        assert [str(c.label) for c in table.columns.values()][1:] == [
+            "Qwen3-4B",
+            "Qwen3-8B",
+            "Qwen3-14B",
+        ]
+        decode = [str(cell) for cell in table.get_row("decode_tokens_per_s")]
+        assert "★" in decode[1] and "★" not in decode[2] + decode[3]  # the smallest is fastest
+        weights = [str(cell) for cell in table.get_row("weights_bytes")]
+        assert "★" in weights[1]
+        # move the 14B left, then remove the 4B under the cursor
+        table.move_cursor(column=3)
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: app.state.comparison.ids[1] == "Qwen/Qwen3-14B")
+        await pilot.pause()
+        assert table.cursor_column == 2  # the cursor followed the model
+        table.move_cursor(column=1)
+        await pilot.press("x")
+        await wait_for(lambda: app.state.comparison.ids == ("Qwen/Qwen3-14B", "Qwen/Qwen3-8B"))
+        # what-if hardware from the Compare screen re-analyses every row (both screens)
+        app.screen.query_one("#compare-hardware", Select).value = "RTX 4090"
+        await wait_for(
+            lambda: app.state.catalog.hardware == "RTX 4090" and app.state.catalog.status == "ready"
+        )
+        await pilot.pause()
+        assert "RTX 4090" in str(app.screen.query_one("#compare-status").render())
+        # recommend, then add the first result to the comparison with Enter
+        await pilot.press("r")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"summarise documents quietly", "enter")
+        options = app.screen.query_one("#recommend-results", OptionList)
+        await wait_for(lambda: options.option_count > 0)
+        first = options.get_option_at_index(0).id
+        assert first is not None
+        options.focus()
+        await pilot.press("enter")
+        if first not in ("Qwen/Qwen3-14B", "Qwen/Qwen3-8B"):
+            await wait_for(lambda: first in app.state.comparison.ids)
+        summary = str(app.screen.query_one("#recommend-summary").render())
+        assert "summarisation" in summary and "quietly" in summary
+
+
+def app_messages() -> Any:
+    from tui import messages
+
+    return messages

@@ -47,3 +47,27 @@ async def _on_models(pilot: Any) -> None:
 
 def test_models_screen(snap_compare: Any) -> None:
     assert snap_compare(make_app("h100"), terminal_size=SIZE, run_before=_on_models)
+
+
+COMPARED = ("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen3-8B", "microsoft/phi-4")
+
+
+async def _on_compare(pilot: Any) -> None:
+    import asyncio
+
+    from tui.messages import CompareToggled
+
+    await settle(pilot.app)
+    for model_id in COMPARED:
+        pilot.app.post_message(CompareToggled(model_id))
+    await pilot.press("4")
+    for _ in range(250):
+        if pilot.app.state.catalog.status == "ready":
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+def test_compare_screen(snap_compare: Any) -> None:
+    assert snap_compare(make_app("h100"), terminal_size=SIZE, run_before=_on_compare)

@@ -162,6 +162,7 @@ class ModelsScreen(Screen[None]):
         self.catalog = catalog
 
     def watch_catalog(self, catalog: CatalogSlice) -> None:
+        self._sync_selectors(catalog)
         if catalog.generation != self._generation:
             self._generation = catalog.generation
             self._table = RowTable(list(catalog.rows), text=lambda r: r.search_text)
@@ -172,6 +173,18 @@ class ModelsScreen(Screen[None]):
         self._refresh_view()
 
     # -- view -------------------------------------------------------------------------------
+    def _sync_selectors(self, catalog: CatalogSlice) -> None:
+        """Show the catalog's analysis settings (the Compare screen changes them too)."""
+        for selector, value in (
+            ("#select-hardware", catalog.hardware),
+            ("#select-precision", catalog.precision),
+            ("#select-context", catalog.context),
+        ):
+            select: Select[Any] = self.query_one(selector, Select)
+            if select.value != value:
+                with select.prevent(Select.Changed):
+                    select.value = value
+
     def _refresh_filter_options(self) -> None:
         rows = self._table.rows
         for key in FILTERS:

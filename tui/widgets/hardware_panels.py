@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from core.hardware import max_params_for_memory, size_tier_for_memory
 from core.hwinfo import HardwareInfo
 from core.state import HardwareSlice
 from tui.format import GIB, fmt, fmt_bytes
@@ -123,6 +124,13 @@ class RecommendationPanel(HardwarePanel):
         rec = info.recommendations
         grid = _grid()
         grid.add_row("Models", f"{rec.model_tier_label}")
+        memory = int(rec.memory_gb * GIB)
+        tier = size_tier_for_memory(memory, 2.0)
+        grid.add_row(
+            "Size tier",
+            f"{tier}: weights up to ~{max_params_for_memory(memory, 2.0) / 1e9:.1f}B parameters "
+            "at bf16 (small ≤ 4B · medium ≤ 14B · large ≤ 32B · xlarge ≤ 80B)",
+        )
         grid.add_row(
             "Profile",
             f"{rec.profile} · {rec.threads} thread{'s' if rec.threads != 1 else ''} · "
