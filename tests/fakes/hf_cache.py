@@ -31,6 +31,9 @@ DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I8"
 
 _REPO_PREFIX = {"model": "models", "dataset": "datasets", "space": "spaces"}
 
+#: The file that marks ``<cache>/blobs`` as the library's shared (Xet) blob store.
+SHARED_BLOBS_MARKER = ".huggingface-shared-blobs"
+
 
 def llama_config(**overrides: Any) -> dict[str, Any]:
     """A tiny, valid llama ``config.json`` (about 100k parameters)."""
@@ -166,12 +169,24 @@ class FakeRepo:
         """The commit ``refs/<name>`` holds."""
         return (self.path / "refs" / name).read_text()
 
-    def add_blob(self, data: bytes, *, mtime: float | None = None) -> str:
-        """Write ``data`` as ``blobs/<sha256>`` (once) and return the blob name."""
+    def add_blob(self, data: bytes, *, mtime: float | None = None, shared: bool = False) -> str:
+        """Write ``data`` as ``blobs/<sha256>`` (once) and return the blob name.
+
+        With ``shared=True`` the content goes to the cache-wide shared store instead
+        (:meth:`FakeHFCache.shared_payload`) and ``blobs/<sha256>`` is a relative link to it, with
+        a line in the payload's ``.refs`` manifest, as ``huggingface_hub`` ≥ 2.4 writes Xet files.
+        """
         name = hashlib.sha256(data).hexdigest()
         path = self.path / "blobs" / name
-        if not path.exists():
-            path.write_bytes(data)
+        if not path.exists() and not path.is_symlink():
+            if shared:
+                payload = _shared_payload(self.path.parent, data)
+                path.symlink_to(os.path.relpath(payload, path.parent))
+                manifest = payload.with_name(payload.name + ".refs")
+                with manifest.open("a") as refs:
+                    refs.write(f"{self.path.name}/blobs/{name}\n")
+            else:
+                path.write_bytes(data)
         self.blob_sizes[name] = len(data)
         if mtime is not None:
             os.utime(path, (mtime, mtime))
@@ -184,6 +199,7 @@ class FakeRepo:
         commit: str | None = None,
         refs: Iterable[str] = ("main",),
         mtime: float | None = None,
+        shared: bool = False,
     ) -> str:
         """Add a snapshot whose files are symlinks to their blobs; point ``refs`` at it.
 
@@ -193,6 +209,7 @@ class FakeRepo:
             refs: Branches to point at the commit (``()`` for a detached revision).
             mtime: Modification time given to the blobs (``scan_cache_dir`` dates a revision by
                 its newest blob).
+            shared: Store new blobs in the shared store (see :meth:`add_blob`).
 
         Returns:
             The commit hash.
@@ -202,7 +219,7 @@ class FakeRepo:
         snapshot = self.snapshot(commit)
         snapshot.mkdir(parents=True, exist_ok=True)
         for relative, data in files.items():
-            blob = self.add_blob(data, mtime=mtime)
+            blob = self.add_blob(data, mtime=mtime, shared=shared)
             link = snapshot / relative
             link.parent.mkdir(parents=True, exist_ok=True)
             depth = len(Path(relative).parts) + 1  # up from the file's folder to the repo
@@ -246,6 +263,10 @@ class FakeHFCache:
         """The repository folder for ``repo_id`` (created if needed)."""
         return FakeRepo(self.root, repo_id, repo_type)
 
+    def shared_payload(self, data: bytes) -> Path:
+        """Where ``data`` lives in the shared store (``<root>/blobs/<xx>/<hash>``)."""
+        return _shared_payload_path(self.root, data)
+
     def llama(
         self,
         repo_id: str = "org/tiny-llama",
@@ -263,3 +284,20 @@ class FakeHFCache:
             files["model.safetensors"] = safetensors_bytes(llama_tensors(config))
         repo = self.repo(repo_id)
         return repo, repo.add_revision(files, refs=refs, mtime=mtime)
+
+
+def _shared_payload_path(root: Path, data: bytes) -> Path:
+    xet_hash = hashlib.sha256(b"xet:" + data).hexdigest()
+    return root / "blobs" / xet_hash[:2] / xet_hash
+
+
+def _shared_payload(root: Path, data: bytes) -> Path:
+    """Write ``data`` into the marked shared store under ``root`` (once); its path."""
+    store = root / "blobs"
+    store.mkdir(exist_ok=True)
+    (store / SHARED_BLOBS_MARKER).write_text("1\n")
+    payload = _shared_payload_path(root, data)
+    payload.parent.mkdir(exist_ok=True)
+    if not payload.exists():
+        payload.write_bytes(data)
+    return payload
