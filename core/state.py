@@ -107,6 +107,26 @@ class ComparisonSlice:
     ids: tuple[str, ...] = ()
 
 
+CacheStatus = Literal["idle", "scanning", "ready", "deleting"]
+
+
+@dataclass(frozen=True, eq=False)
+class CacheSlice:
+    """The Hugging Face cache as last scanned, for the Cache screen.
+
+    Attributes:
+        view: The scan (``core.cache_manager.CacheView``), None before the first.
+        status: ``scanning`` or ``deleting`` while a worker is busy.
+        notice: The latest one-line outcome (``freed 1.2 GB``, ``refused: … in use by …``).
+        generation: Bumped with every new scan.
+    """
+
+    view: Any = None
+    status: CacheStatus = "idle"
+    notice: str | None = None
+    generation: int = 0
+
+
 @dataclass(frozen=True, eq=False)
 class AppState:
     """The one store: a slice per concern."""
@@ -115,6 +135,7 @@ class AppState:
     telemetry: TelemetrySlice
     catalog: CatalogSlice = CatalogSlice()
     comparison: ComparisonSlice = ComparisonSlice()
+    cache: CacheSlice = CacheSlice()
 
 
 def initial_state(*, interval_s: float, history_s: float, source: str) -> AppState:
@@ -256,6 +277,18 @@ def move_compared(state: AppState, model_id: str, delta: int) -> AppState:
         return state
     ids.insert(new, ids.pop(old))
     return replace(state, comparison=ComparisonSlice(tuple(ids)))
+
+
+def with_cache_status(state: AppState, status: CacheStatus, notice: str | None = None) -> AppState:
+    """A cache worker started (``scanning``, ``deleting``) or finished with ``notice``."""
+    cache = replace(state.cache, status=status, notice=notice or state.cache.notice)
+    return replace(state, cache=cache)
+
+
+def with_cache_view(state: AppState, view: Any) -> AppState:
+    """A cache scan arrived."""
+    cache = replace(state.cache, view=view, status="ready", generation=state.cache.generation + 1)
+    return replace(state, cache=cache)
 
 
 def _empty() -> AppState:

@@ -35,11 +35,20 @@ SHOTS: list[tuple[str, str, str]] = [
     ("thermals-sensorless.svg", "sensorless", "2"),
     ("models.svg", "h100", "3"),
     ("compare.svg", "h100", "4"),
+    ("cache.svg", "sensorless", "7"),
 ]
 
 
 async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
     """Open the app, go to the screen, wait until it is idle, save an SVG."""
+    patch = None
+    if key == "7":  # a small cache at a fixed path with fixed times, as in the snapshot test
+        import pytest
+
+        from tests.tui.test_snapshots import _fixed_cache
+
+        patch = pytest.MonkeyPatch()
+        _fixed_cache(patch)
     app = make_app(scenario)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app)
@@ -51,12 +60,19 @@ async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
                 app.post_message(CompareToggled(model_id))
         await pilot.press(key)
         for _ in range(250):  # the Models screen analyses the catalog in a worker
-            if key not in ("3", "4") or app.state.catalog.status == "ready":
+            if key == "7" and app.state.cache.status == "ready":
+                break
+            if key not in ("3", "4", "7") or app.state.catalog.status == "ready":
                 break
             await asyncio.sleep(0.02)
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
+        if key == "7":
+            await pilot.press("down", "down", "space")
+            await pilot.pause()
         app.save_screenshot(filename=name, path=str(out))
+    if patch is not None:
+        patch.undo()
 
 
 def main() -> int:

@@ -31,6 +31,7 @@ from core.hwinfo import HardwareInfo
 from core.paths import recordings_dir, style_path
 from core.state import (
     AppState,
+    CacheSlice,
     CatalogSlice,
     ComparisonSlice,
     HardwareSlice,
@@ -38,6 +39,8 @@ from core.state import (
     initial_state,
     move_compared,
     toggle_compare,
+    with_cache_status,
+    with_cache_view,
     with_catalog_loading,
     with_catalog_notice,
     with_catalog_page,
@@ -56,6 +59,8 @@ from core.telemetry.trace import ReplaySource, Trace, TraceWriter
 from tui.messages import (
     THIS_MACHINE,
     AnalysisRequested,
+    CacheDeleteRequested,
+    CacheScanRequested,
     CompareMoved,
     CompareToggled,
     HubDetailsRequested,
@@ -98,6 +103,7 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "models", "3,m", "Models", "Browse models: fit, speed, watts and heat on this machine"
     ),
     ScreenSpec("compare", "4", "Compare", "Compare up to four models side by side; recommend"),
+    ScreenSpec("cache", "7,k", "Cache", "The Hugging Face cache: sizes, revisions, safe deletion"),
 )
 
 
@@ -106,6 +112,13 @@ def _models_screen() -> Screen[Any]:
     from tui.screens.models import ModelsScreen
 
     return ModelsScreen()
+
+
+def _cache_screen() -> Screen[Any]:
+    """The Cache screen, imported when first opened."""
+    from tui.screens.cache import CacheScreen
+
+    return CacheScreen()
 
 
 def _compare_screen() -> Screen[Any]:
@@ -125,12 +138,14 @@ class ThermalScoutApp(App[int]):
         style_path("thermals.tcss"),
         style_path("models.tcss"),
         style_path("compare.tcss"),
+        style_path("cache.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
         "models": _models_screen,
         "compare": _compare_screen,
+        "cache": _cache_screen,
     }
     DEFAULT_MODE = "hardware"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -251,8 +266,14 @@ class ThermalScoutApp(App[int]):
     comparison: var[ComparisonSlice] = var(ComparisonSlice, init=False)
     """The models picked for comparison (computed from ``state``)."""
 
+    cache: var[CacheSlice] = var(CacheSlice, init=False)
+    """The Hugging Face cache as last scanned (computed from ``state``)."""
+
     def compute_catalog(self) -> CatalogSlice:
         return self.state.catalog
+
+    def compute_cache(self) -> CacheSlice:
+        return self.state.cache
 
     def compute_comparison(self) -> ComparisonSlice:
         return self.state.comparison
@@ -437,6 +458,70 @@ class ThermalScoutApp(App[int]):
     @on(CompareMoved)
     def _compare_moved(self, message: CompareMoved) -> None:
         self.state = move_compared(self.state, message.model_id, message.delta)
+
+    class CacheScanned(Message):
+        """A scan of the Hugging Face cache finished."""
+
+        def __init__(self, view: Any) -> None:
+            super().__init__()
+            self.view = view
+
+    class CacheWorkDone(Message):
+        """A cache deletion finished (or was refused): one line for the user."""
+
+        def __init__(self, notice: str, *, error: bool) -> None:
+            super().__init__()
+            self.notice = notice
+            self.error = error
+
+    @on(CacheScanRequested)
+    def _cache_scan_requested(self) -> None:
+        if self.state.cache.status not in ("scanning", "deleting"):
+            self.state = with_cache_status(self.state, "scanning")
+            self._scan_cache()
+
+    @on(CacheScanned)
+    def _cache_scanned(self, message: CacheScanned) -> None:
+        self.state = with_cache_view(self.state, message.view)
+
+    @on(CacheDeleteRequested)
+    def _cache_delete_requested(self, message: CacheDeleteRequested) -> None:
+        if self.state.cache.status == "deleting":
+            return
+        self.state = with_cache_status(self.state, "deleting", "deleting…")
+        self._delete_from_cache(message.plan)
+
+    @on(CacheWorkDone)
+    def _cache_work_done(self, message: CacheWorkDone) -> None:
+        self.state = with_cache_status(self.state, "scanning", message.notice)
+        self.notify(message.notice, severity="error" if message.error else "information", timeout=8)
+        self._scan_cache()
+        if self.state.catalog.status != "idle":  # cached models leave the Models screen too
+            self._analyse_catalog()
+
+    @work(thread=True, name="cache scan", group="cache", exclusive=True, exit_on_error=False)
+    def _scan_cache(self) -> None:
+        from core.cache_manager import scan
+
+        self.post_message(self.CacheScanned(scan()))
+
+    @work(thread=True, name="cache delete", group="cache-delete", exit_on_error=False)
+    def _delete_from_cache(self, plan: Any) -> None:
+        """Re-check (in use, changed, refused) and delete; the outcome is one notice."""
+        from core.cache_manager import CacheError, execute, format_bytes
+
+        try:
+            result = execute(plan)
+        except CacheError as exc:
+            self.post_message(self.CacheWorkDone(f"nothing deleted: {exc}", error=True))
+            return
+        except OSError as exc:
+            self.post_message(self.CacheWorkDone(f"delete failed: {exc}", error=True))
+            return
+        text = f"freed {format_bytes(result.freed_bytes)} ({len(result.removed)} paths removed)"
+        if result.errors:
+            text += f"; {len(result.errors)} not removed: {result.errors[0]}"
+        self.post_message(self.CacheWorkDone(text, error=bool(result.errors)))
 
     @on(CatalogPageLoaded)
     def _catalog_page_loaded(self, message: CatalogPageLoaded) -> None:

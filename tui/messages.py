@@ -55,3 +55,15 @@ class CompareMoved(Message):
         super().__init__()
         self.model_id = model_id
         self.delta = delta
+
+
+class CacheScanRequested(Message):
+    """Scan the Hugging Face cache (again)."""
+
+
+class CacheDeleteRequested(Message):
+    """Delete what ``plan`` (a checked ``core.cache_manager.DeletePlan``) names."""
+
+    def __init__(self, plan: Any) -> None:
+        super().__init__()
+        self.plan = plan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,3 +73,50 @@ async def _on_compare(pilot: Any) -> None:
 
 def test_compare_screen(snap_compare: Any) -> None:
     assert snap_compare(make_app("h100"), terminal_size=SIZE, run_before=_on_compare)
+
+
+SNAPSHOT_CACHE = Path("/tmp/thermal-scout-snapshot/hf")
+SCANNED_AT = 1_764_000_000.0  # 2025-11-24: ages below are relative to this
+
+
+def _fixed_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache at a fixed path with fixed times, so the picture never changes."""
+    import dataclasses
+    import shutil
+
+    import core.cache_manager as manager
+    from tests.fakes.hf_cache import FakeHFCache
+
+    shutil.rmtree(SNAPSHOT_CACHE.parent, ignore_errors=True)
+    cache = FakeHFCache(SNAPSHOT_CACHE / "hub")
+    day = 86_400.0
+    cache.llama("meta-llama/Llama-3.2-1B", mtime=SCANNED_AT - 40 * day)
+    repo, _ = cache.llama("Qwen/Qwen3-0.6B", weights=False, mtime=SCANNED_AT - 3 * day)
+    repo.add_revision(
+        {"config.json": b'{"model_type": "qwen3"}'}, refs=(), mtime=SCANNED_AT - 90 * day
+    )
+    repo.add_incomplete(b"x" * 4096)
+    monkeypatch.setenv("HF_HOME", str(SNAPSHOT_CACHE))
+    real_scan = manager.scan
+    monkeypatch.setattr(
+        manager,
+        "scan",
+        lambda *a, **k: dataclasses.replace(real_scan(*a, **k), scanned_at=SCANNED_AT),
+    )
+
+
+async def _on_cache(pilot: Any) -> None:
+    await settle(pilot.app)
+    await pilot.press("7")
+    for _ in range(250):
+        if pilot.app.state.cache.status == "ready":
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    await pilot.press("down", "down", "space")
+    await pilot.pause()
+
+
+def test_cache_screen(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fixed_cache(monkeypatch)
+    assert snap_compare(make_app("sensorless"), terminal_size=SIZE, run_before=_on_cache)
