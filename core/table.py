@@ -12,6 +12,10 @@ Example:
     [1]
     >>> table.sort_indices([0, 1, 2], key=len, reverse=True)
     [2, 1, 0]
+
+Sorting is cached per key: the first sort by a column orders *every* row once (the key is
+computed once per row); after that, sorting a filtered subset is a pass over that order keeping
+the matches, so a keystroke never re-sorts.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class RowTable(Generic[R]):
         self._haystack: list[str] = [text(row).lower() for row in self.rows]
         self._last_terms: tuple[str, ...] = ()
         self._last_matches: list[int] = list(range(len(self.rows)))
+        self._orders: dict[tuple[Callable[[R], Any], bool], list[int]] = {}
+        self._ranks: dict[tuple[Callable[[R], Any], bool], list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -46,6 +52,8 @@ class RowTable(Generic[R]):
         self._haystack.extend(self._text(row).lower() for row in rows)
         self._last_terms = ()
         self._last_matches = list(range(len(self.rows)))
+        self._orders.clear()
+        self._ranks.clear()
 
     def filter(self, query: str) -> list[int]:
         """Indices of rows whose text contains every whitespace-separated term of ``query``.
@@ -74,9 +82,40 @@ class RowTable(Generic[R]):
     def sort_indices(
         self, indices: Sequence[int], *, key: Callable[[R], Any], reverse: bool = False
     ) -> list[int]:
-        """``indices`` ordered by ``key(row)``; rows whose key is None always sort last."""
-        rows = self.rows
-        present = [i for i in indices if key(rows[i]) is not None]
-        missing = [i for i in indices if key(rows[i]) is None]
-        present.sort(key=lambda i: key(rows[i]), reverse=reverse)
-        return present + missing
+        """``indices`` ordered by ``key(row)``; rows whose key is None always sort last.
+
+        Ties keep the rows' natural order. ``key`` must be a stable function (the same object
+        each call, such as a column's accessor): the full order is cached under it.
+        """
+        order = self.order(key, reverse)
+        n = len(self.rows)
+        if len(indices) == n:
+            return list(order)
+        if len(indices) * 16 < n:  # a narrow filter: sort the few by their rank
+            rank = self._rank(key, reverse)
+            return sorted(indices, key=rank.__getitem__)
+        keep = bytearray(n)
+        for i in indices:
+            keep[i] = 1
+        return [i for i in order if keep[i]]
+
+    def order(self, key: Callable[[R], Any], reverse: bool = False) -> list[int]:
+        """Every row's index, sorted by ``key`` (None last), computed once per key."""
+        cached = self._orders.get((key, reverse))
+        if cached is None:
+            values = [key(row) for row in self.rows]
+            present = [i for i, v in enumerate(values) if v is not None]
+            missing = [i for i, v in enumerate(values) if v is None]
+            present.sort(key=values.__getitem__, reverse=reverse)  # stable both ways
+            cached = present + missing
+            self._orders[(key, reverse)] = cached
+        return cached
+
+    def _rank(self, key: Callable[[R], Any], reverse: bool) -> list[int]:
+        rank = self._ranks.get((key, reverse))
+        if rank is None:
+            rank = [0] * len(self.rows)
+            for position, i in enumerate(self.order(key, reverse)):
+                rank[i] = position
+            self._ranks[(key, reverse)] = rank
+        return rank

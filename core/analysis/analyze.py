@@ -8,10 +8,9 @@ analysed for a what-if device on the UI's worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from core.analysis.fit import Fit, fit
 from core.analysis.hardware_profiles import HardwareProfile
@@ -34,7 +33,45 @@ REPORTED_PRECISIONS: tuple[Precision, ...] = (FP32, FP16, BF16, FP8, INT8, INT4)
 _GENERATING_CLASSES = frozenset({"decoder-only", "encoder-decoder", "multimodal"})
 
 
-@dataclass(frozen=True)
+class ByPrecision(Mapping[str, int]):
+    """An immutable precision name → bytes mapping, compact for tables of many rows.
+
+    The names are one tuple shared by every analysis with the same precisions.
+
+    >>> m = ByPrecision.of({"bf16": 2, "int4": 1})
+    >>> m["int4"], list(m), dict(m) == {"bf16": 2, "int4": 1}
+    (1, ['bf16', 'int4'], True)
+    """
+
+    __slots__ = ("_names", "_values")
+    _shared: ClassVar[dict[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __init__(self, names: tuple[str, ...], values: tuple[int, ...]) -> None:
+        self._names = names
+        self._values = values
+
+    @classmethod
+    def of(cls, values: Mapping[str, int]) -> ByPrecision:
+        names = tuple(values)
+        return cls(cls._shared.setdefault(names, names), tuple(values.values()))
+
+    def __getitem__(self, name: str) -> int:
+        try:
+            return self._values[self._names.index(name)]
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"ByPrecision({dict(self)!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """Everything known about one model on one device.
 
@@ -241,8 +278,8 @@ def analyze(
         batch=batch,
         hardware=hardware,
         memory=memory,
-        memory_by_precision=MappingProxyType(totals),
-        weights_by_precision=MappingProxyType(weights),
+        memory_by_precision=ByPrecision.of(totals),
+        weights_by_precision=ByPrecision.of(weights),
         fit=verdict,
         estimates=speed,
         thermal=klass,

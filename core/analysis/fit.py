@@ -20,7 +20,7 @@ HEADROOM = 1.2
 """Available memory must be at least this multiple of the requirement to count as "fits"."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fit:
     """The verdict and the numbers behind it.
 

@@ -44,7 +44,7 @@ ACTIVATION_SHARE = 0.10
 _NO_KV_CLASSES = frozenset({"encoder-only", "vision"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KvCache:
     """Size of the KV cache.
 
@@ -60,7 +60,7 @@ class KvCache:
     method: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Overhead:
     """Runtime overhead and the rule that produced it."""
 
@@ -68,7 +68,7 @@ class Overhead:
     rule: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemoryEstimate:
     """Memory to run a model.
 

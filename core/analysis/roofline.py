@@ -56,10 +56,11 @@ or a mixture-of-experts model, whose estimates users report off by 2–30×: llm
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from core.analysis.hardware_profiles import HardwareKind, HardwareProfile
 from core.analysis.memory import weights_bytes
@@ -106,7 +107,7 @@ CONFIDENCE_BANDS: Mapping[ConfidenceLevel, tuple[float, float]] = MappingProxyTy
 """(low, high) factors around the point estimate, whichllm engine/performance.py."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Confidence:
     """How far the true value may be from the estimate.
 
@@ -127,7 +128,7 @@ class Confidence:
         return value * self.low, value * self.high
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """Predicted speed, power and energy for one model on one device.
 
@@ -140,7 +141,7 @@ class Estimate:
         power_w: Predicted device power under the decode (or forward-pass) load.
         joules_per_token: ``power_w`` ÷ tokens per second of that load.
         confidence: Band around the token rates (and so around J/token).
-        method: Formula and numbers used, in words.
+        method_text: The numbers behind the method; :attr:`method` writes it out.
         decode_efficiency: η_mem used (after calibration).
         compute_efficiency: η_cmp used (after calibration).
         bytes_per_step: Bytes read per decode step (active weights + KV cache).
@@ -153,13 +154,64 @@ class Estimate:
     power_w: float
     joules_per_token: float
     confidence: Confidence
-    method: str
+    method_text: _MethodText = field(repr=False)
     decode_efficiency: float
     compute_efficiency: float
     bytes_per_step: int
 
+    @property
+    def method(self) -> str:
+        """Formula and numbers used, in words (written when asked for: rows are many)."""
+        return str(self.method_text)
 
+
+class _MethodText(NamedTuple):
+    """The numbers behind an estimate; ``str()`` writes the method out.
+
+    Kept as numbers rather than text because a table of 100,000 analysed rows would otherwise
+    hold 100,000 method strings that are read only for the few rows someone looks at.
+    """
+
+    hardware: HardwareProfile
+    kind: str
+    batch: int
+    step_bytes: float
+    eta_mem: float
+    params_active: float
+    eta_cmp: float
+    fixed_s: float
+    per_layer_s: float
+    layers: int | None
+    context: int
+    idle: float
+    utilisation: float
+    load: str
+    share: float
+    calibration: float | None
+
+    def __str__(self) -> str:
+        h = self.hardware
+        overhead = (
+            f", overhead {self.fixed_s * 1e6:g} µs + {self.layers} layers × "
+            f"{self.per_layer_s * 1e6:g} µs"
+            if self.layers is not None
+            else ""
+        )
+        calibration = "" if self.calibration is None else f" × calibration {self.calibration:g}"
+        return (
+            f"roofline on {h.name} ({self.kind}): decode = {self.batch} / max("
+            f"{self.step_bytes / 1e9:.3g} GB / ({self.eta_mem:.2f} × {h.bandwidth_gbps:g} GB/s), "
+            f"2 × {self.params_active / 1e9:.3g} G × {self.batch} / ({self.eta_cmp:.2f} × "
+            f"{h.peak_bf16_tflops:g} TFLOPS){overhead}); prefill of {max(self.context, 1)} "
+            f"tokens likewise; power = idle {self.idle:g} W + {self.utilisation:.2f} × (TDP "
+            f"{h.tdp_w:g} − {self.idle:g}) W under {self.load} (memory-bound share {self.share}); "
+            f"efficiencies: llama.cpp measurements{calibration}"
+        )
+
+
+@functools.lru_cache(maxsize=64)
 def _confidence(kind: HardwareKind, moe: bool, calibrated: bool) -> Confidence:
+    """The band for this kind of estimate (one shared, immutable instance per combination)."""
     level: ConfidenceLevel
     if calibrated:
         level, reason = "high", "calibrated from this machine's benchmarks"
@@ -269,21 +321,23 @@ def estimate(
     joules = power / rate
 
     confidence = _confidence(kind, moe, calibration is not None)
-    load = "decode" if generates else "forward pass"
-    method = (
-        f"roofline on {hardware.name} ({kind}): decode = {batch} / max("
-        f"{step_bytes / 1e9:.3g} GB / ({eta_mem:.2f} × {hardware.bandwidth_gbps:g} GB/s), "
-        f"2 × {params_active / 1e9:.3g} G × {batch} / ({eta_cmp:.2f} × "
-        f"{hardware.peak_bf16_tflops:g} TFLOPS)"
-        + (
-            f", overhead {fixed_s * 1e6:g} µs + {layers} layers × {per_layer_s * 1e6:g} µs"
-            if layers is not None
-            else ""
-        )
-        + f"); prefill of {max(context, 1)} tokens likewise; "
-        f"power = idle {idle:g} W + {utilisation:.2f} × (TDP {hardware.tdp_w:g} − {idle:g}) W "
-        f"under {load} (memory-bound share {share}); efficiencies: llama.cpp measurements"
-        f"{'' if calibration is None else f' × calibration {calibration:g}'}"
+    method = _MethodText(
+        hardware,
+        kind,
+        batch,
+        step_bytes,
+        eta_mem,
+        params_active,
+        eta_cmp,
+        fixed_s,
+        per_layer_s,
+        layers,
+        context,
+        idle,
+        utilisation,
+        "decode" if generates else "forward pass",
+        share,
+        calibration,
     )
     return Estimate(
         decode_tokens_per_s=decode if generates else None,
@@ -293,7 +347,7 @@ def estimate(
         power_w=power,
         joules_per_token=joules,
         confidence=confidence,
-        method=method,
+        method_text=method,
         decode_efficiency=eta_mem,
         compute_efficiency=eta_cmp,
         bytes_per_step=step_bytes,

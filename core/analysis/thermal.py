@@ -67,7 +67,7 @@ _MILLION = 1_000_000
 _BILLION = 1_000_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeuristicClass:
     """The name/size heuristic's verdict.
 
@@ -87,7 +87,7 @@ class HeuristicClass:
         return "heuristic"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ThermalClass:
     """The class shown for a model, with where it came from.
 

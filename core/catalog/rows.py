@@ -8,6 +8,7 @@ plain values built off the UI thread; the table only formats them.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,7 +44,7 @@ class AnalysisSettings:
     batch: int = 1
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class ModelRow:
     """One model in the browser.
 
@@ -103,8 +104,9 @@ def analyze_entry(entry: CatalogEntry, settings: AnalysisSettings) -> ModelRow:
     """Analyse one catalog entry; failures become ``error`` (never raised)."""
     cfg, config_error = _config_of(entry)
     params_total = entry.params_total
-    params_method = "catalog: " + (
-        entry.source.get("params") or entry.source.get("params_total") or "stated"
+    # interned: every row analysed from the same entry shares one string
+    params_method = sys.intern(
+        "catalog: " + (entry.source.get("params") or entry.source.get("params_total") or "stated")
     )
     params_active = params_total
     if cfg is not None:

@@ -48,3 +48,42 @@ def test_incremental_filtering_equals_a_full_scan(rows: list[str], queries: list
     for ch in "ab-c":  # typing on, one character at a time
         typed += ch
         assert table.filter(typed) == full_scan(rows, typed)
+
+
+def test_cached_sort_matches_a_plain_sort_for_any_subset() -> None:
+    import random
+
+    from core.table import RowTable
+
+    rng = random.Random(7)
+    rows = [rng.choice([None, *range(20)]) for _ in range(500)]
+    table = RowTable(rows, text=str)
+
+    def key(r: int | None) -> int | None:
+        return r
+
+    for reverse in (False, True):
+        for size in (0, 3, 40, 300, 500):
+            subset = sorted(rng.sample(range(500), size))
+            expected = sorted(
+                (i for i in subset if rows[i] is not None),
+                key=lambda i: rows[i],  # type: ignore[arg-type,return-value]
+                reverse=reverse,
+            ) + [i for i in subset if rows[i] is None]
+            assert table.sort_indices(subset, key=key, reverse=reverse) == expected
+
+
+def test_the_key_is_computed_once_per_row_for_many_sorts() -> None:
+    from core.table import RowTable
+
+    calls = 0
+
+    def key(r: int) -> int:
+        nonlocal calls
+        calls += 1
+        return -r
+
+    table = RowTable(list(range(1000)), text=str)
+    for query in ("1", "12", "123", "", "9"):
+        table.sort_indices(table.filter(query), key=key)
+    assert calls == 1000
