@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
+# The benchmark tests run the transformers backend on the CPU. Pin torch: here the pinned
+# version is the local CPU wheel; an unpinned torch pulls the multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
 ARGS   ?=
 
 .PHONY: run test lint typecheck bench screenshots clean help
@@ -21,6 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The `bench` and `onnx` extras, for the tests only (`make run` never needs torch).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet '$(TORCH)' 'transformers>=5.0,<6' 'onnxruntime>=1.17' 'onnx>=1.15'
+	@touch $(BENCH_STAMP)
+
 run: $(STAMP)
 	$(BIN)/thermal-scout $(ARGS)
 
@@ -29,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(BENCH_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
