@@ -17,6 +17,14 @@ from typing import Any, TextIO
 from core import __version__
 from core.constants import MAX_INTERVAL_S, MIN_INTERVAL_S
 from core.errors import ThermalScoutError
+from tui.cli_bench import add_bench_parser, cmd_bench
+from tui.cli_cache import add_cache_parser, cmd_cache
+from tui.cli_compare import COMMANDS as COMPARE_COMMANDS
+from tui.cli_compare import add_parsers as add_compare_parsers
+from tui.cli_compare import run as run_compare
+from tui.cli_profiles import add_parsers as add_profile_parsers
+from tui.cli_profiles import run as run_profiles
+from tui.cli_registry import add_registry_parser, cmd_registry
 
 
 def _interval(text: str) -> float:
@@ -115,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("target", metavar="TARGET")
     analysis_options(analyze)
+    add_cache_parser(commands)
+    add_compare_parsers(commands, analysis_options)
+    add_profile_parsers(commands)
+    add_bench_parser(commands)
+    add_registry_parser(commands)
     return parser
 
 
@@ -400,7 +413,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     trace = load_trace(args.replay, strict=False) if args.replay is not None else None
     from tui.app import ThermalScoutApp
 
-    app = ThermalScoutApp(settings=settings, interval_s=args.interval, trace=trace)
+    app = ThermalScoutApp(
+        settings=settings, interval_s=args.interval, trace=trace, config_path=args.config
+    )
     app.run()
     return app.return_code or 0
 
@@ -416,8 +431,18 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_monitor(args, sys.stdout, sys.stderr)
         if args.command == "models":
             return cmd_models_search(args, sys.stdout, sys.stderr)
+        if args.command == "cache":
+            return cmd_cache(args, sys.stdout, sys.stderr, sys.stdin)
         if args.command == "analyze":
             return cmd_analyze(args, sys.stdout)
+        if args.command == "bench":
+            return cmd_bench(args, sys.stdout, sys.stderr)
+        if args.command == "registry":
+            return cmd_registry(args, sys.stdout, sys.stderr)
+        if args.command in COMPARE_COMMANDS:
+            return run_compare(args, sys.stdout, sys.stderr)
+        if args.command in ("profile", "preset"):
+            return run_profiles(args, sys.stdout, sys.stderr)
         return cmd_tui(args)
     except ThermalScoutError as exc:
         sys.stderr.write(f"error: {exc}\n")
