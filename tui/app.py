@@ -103,6 +103,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "models", "3,m", "Models", "Browse models: fit, speed, watts and heat on this machine"
     ),
     ScreenSpec("compare", "4", "Compare", "Compare up to four models side by side; recommend"),
+    ScreenSpec("profiles", "5,p", "Profiles", "Inference profiles and model presets (TOML)"),
+    ScreenSpec("bench", "6,b", "Benchmark", "Run inference while watching the thermals"),
     ScreenSpec("cache", "7,k", "Cache", "The Hugging Face cache: sizes, revisions, safe deletion"),
 )
 
@@ -112,6 +114,20 @@ def _models_screen() -> Screen[Any]:
     from tui.screens.models import ModelsScreen
 
     return ModelsScreen()
+
+
+def _profiles_screen() -> Screen[Any]:
+    """The Profiles screen, imported when first opened (it loads pydantic)."""
+    from tui.screens.profiles import ProfilesScreen
+
+    return ProfilesScreen()
+
+
+def _bench_screen() -> Screen[Any]:
+    """The Benchmark screen, imported when first opened."""
+    from tui.screens.bench import BenchScreen
+
+    return BenchScreen()
 
 
 def _cache_screen() -> Screen[Any]:
@@ -139,12 +155,16 @@ class ThermalScoutApp(App[int]):
         style_path("models.tcss"),
         style_path("compare.tcss"),
         style_path("cache.tcss"),
+        style_path("profiles.tcss"),
+        style_path("bench.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
         "thermals": ThermalsScreen,
         "models": _models_screen,
         "compare": _compare_screen,
+        "profiles": _profiles_screen,
+        "bench": _bench_screen,
         "cache": _cache_screen,
     }
     DEFAULT_MODE = "hardware"
@@ -257,7 +277,7 @@ class ThermalScoutApp(App[int]):
             yield SystemCommand(
                 f"{spec.title} screen ({keys})",
                 spec.tooltip,
-                lambda mode=spec.mode: self.switch_mode(mode),
+                lambda mode=spec.mode: self.request_mode(mode),
             )
         yield from super().get_system_commands(screen)
 
@@ -294,9 +314,12 @@ class ThermalScoutApp(App[int]):
         source_factory: SourceFactory | None = None,
         source_label: str | None = None,
         recordings: Path | None = None,
+        config_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
+        self.config_path = config_path
+        """``--config FILE``, or None for the user's config file (the Profiles screen edits it)."""
         self.interval_s = interval_s or self.settings.telemetry.interval_s
         self._trace = trace
         self._detector = detector
@@ -592,6 +615,17 @@ class ThermalScoutApp(App[int]):
         for notice in notices:
             if not notice.startswith("no Hugging Face cache at"):  # nothing downloaded yet
                 self.post_message(self.CatalogNotice(notice))
+        # Files registered with `thermal-scout registry add` (header re-read: stale is shown).
+        from core.registry import RegistryError, default_path, registry_rows
+
+        if default_path().exists():
+            try:
+                registered = registry_rows(settings)
+            except RegistryError as exc:
+                self.post_message(self.CatalogNotice(f"registry: {exc}"))
+            else:
+                if not worker.is_cancelled:
+                    self.post_message(self.CatalogRowsLoaded(registered, "registry"))
 
     @work(thread=True, name="Hub search", group="hub", exclusive=True, exit_on_error=False)
     def _search_hub(self, query: str) -> None:
@@ -675,8 +709,38 @@ class ThermalScoutApp(App[int]):
         if self._sampler is not None:
             self._sampler.stop()
 
+    def request_mode(self, mode: str) -> None:
+        """Switch to ``mode``; a screen with unsaved edits may ask first (``confirm_leave``)."""
+        if mode == self.current_mode:
+            return
+        for screen in reversed(self.screen_stack):
+            confirm = getattr(screen, "confirm_leave", None)
+            if confirm is not None and confirm(lambda: self.switch_mode(mode)):
+                return
+        self.switch_mode(mode)
+
+    async def action_switch_mode(self, mode: str) -> None:
+        """The screen keys: :meth:`request_mode`."""
+        self.request_mode(mode)
+
     async def action_quit(self) -> None:
-        """Stop sampling, then exit."""
+        """Stop sampling, then exit; a screen with unsaved edits (in any mode) may ask first.
+
+        A screen's ``confirm_leave(proceed)`` returns True when it asks the user (and calls
+        ``proceed`` once they agree), False when there is nothing to lose.
+        """
+        for mode in self.MODES:
+            try:
+                screens = self.get_screen_stack(mode)
+            except KeyError:  # never opened
+                continue
+            for screen in screens:
+                confirm = getattr(screen, "confirm_leave", None)
+                if confirm is not None and confirm(self._quit_now):
+                    return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         self.stop_sampler()
         self.exit(0)
 

@@ -456,3 +456,28 @@ def app_messages() -> Any:
     from tui import messages
 
     return messages
+
+
+async def test_registered_files_appear_in_the_models_browser(tmp_path: Path) -> None:
+    from core.registry import register
+    from tests.fakes.gguf_file import write_llama
+    from tui.widgets.model_detail import ModelDetail
+    from tui.widgets.virtual_table import VirtualTable
+
+    model = tmp_path / "tiny-Q4_K_M.gguf"
+    write_llama(model)
+    register(model, name="my-tiny")
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: any(r.source == "registry" for r in app.state.catalog.rows))
+        (row,) = [r for r in app.state.catalog.rows if r.source == "registry"]
+        assert row.id == "my-tiny" and row.analysis is not None
+        await pilot.press("slash", *"my-tiny", "enter")
+        await pilot.pause()
+        table = app.screen.query_one(VirtualTable)
+        assert [table._rows[i].id for i in table._order] == ["my-tiny"]
+        detail = app.screen.query_one(ModelDetail)
+        text = "".join(detail.render_line(y).text for y in range(detail.size.height))
+        assert "Registered" in text and "gguf" in text and "ok" in text

@@ -120,3 +120,50 @@ async def _on_cache(pilot: Any) -> None:
 def test_cache_screen(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _fixed_cache(monkeypatch)
     assert snap_compare(make_app("sensorless"), terminal_size=SIZE, run_before=_on_cache)
+
+
+SNAPSHOT_PROFILES = Path("/tmp/thermal-scout-snapshot-profiles/config.toml")
+
+
+def _fixed_profiles() -> Path:
+    """The shipped configuration at a fixed path (the path shows in the status line)."""
+    import shutil
+
+    from core.paths import default_config_path
+
+    shutil.rmtree(SNAPSHOT_PROFILES.parent, ignore_errors=True)
+    SNAPSHOT_PROFILES.parent.mkdir(parents=True)
+    shutil.copyfile(default_config_path(), SNAPSHOT_PROFILES)
+    return SNAPSHOT_PROFILES
+
+
+async def _profiles_steps(pilot: Any) -> None:
+    """On the Profiles screen: open fast and type an invalid temperature (its message shows)."""
+
+    def ready() -> bool:
+        return bool(getattr(pilot.app.screen, "form_ready", False))
+
+    for _ in range(250):
+        if ready():
+            break
+        await asyncio.sleep(0.02)
+    await pilot.press("up")
+    for _ in range(250):
+        if ready():
+            break
+        await asyncio.sleep(0.02)
+    await pilot.press("enter", "tab", "3", "escape")
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+async def _on_profiles(pilot: Any) -> None:
+    await settle(pilot.app)
+    await pilot.press("5")
+    await _profiles_steps(pilot)
+
+
+def test_profiles_screen(snap_compare: Any) -> None:
+    app = make_app("h100")
+    app.config_path = _fixed_profiles()
+    assert snap_compare(app, terminal_size=SIZE, run_before=_on_profiles)

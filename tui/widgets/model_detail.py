@@ -34,7 +34,7 @@ class ModelDetail(Widget):
         )
         title.append_text(self._muted(facts))
         analysis = row.analysis
-        cached = self._cached(row)
+        cached = self._cached(row) or self._registered(row)
         if analysis is None:
             bad = self.get_component_rich_style("model-detail--bad")
             error = Text(row.error or "cannot analyse", style=bad)
@@ -43,7 +43,7 @@ class ModelDetail(Widget):
         left.add_column(style="bold", no_wrap=True)
         left.add_column()
         if cached is not None:
-            left.add_row("Local cache", cached)
+            left.add_row("Local cache" if row.source == "cache" else "Registered", cached)
         params = f"{human_count(analysis.params_total)} ({analysis.params_total:,})"
         if analysis.params_active != analysis.params_total:
             params += f", {human_count(analysis.params_active)} active per token"
@@ -109,6 +109,17 @@ class ModelDetail(Widget):
         left.add_row("Thermal class", klass)
         left.add_row("Hardware", f"{analysis.hardware.name} · {analysis.hardware.method}")
         return Group(title, left)
+
+    def _registered(self, row: ModelRow) -> Text | None:
+        """Path, format, size and status of a file in the registry (``registry add``)."""
+        entry = row.facts
+        if row.source != "registry" or entry is None or not hasattr(entry, "status"):
+            return None
+        text = Text(f"{entry.format} · {human_bytes(entry.size_bytes)} · {entry.status}")
+        if entry.status_detail:
+            text.append(f" ({entry.status_detail})")
+        text.append_text(self._muted(f"  {entry.path}"))
+        return text
 
     def _cached(self, row: ModelRow) -> Text | None:
         """Size on disk, revisions and folder of a model found in the Hugging Face cache."""
