@@ -42,6 +42,15 @@ class AnalysisSettings:
     precision: Precision | str = "bf16"
     context: int = 4096
     batch: int = 1
+    measured: Mapping[str, Any] | None = None
+    """Lower-cased model id → the latest benchmark on this machine (``core.bench.store``
+    ``HistoryEntry``: ``avg_power_w``, ``decode_tokens_per_s_sustained``, ``label`` …)."""
+    calibration: float | None = None
+    """This machine's measured ÷ predicted decode speed, applied to every estimate."""
+
+    def measurement(self, model_id: str) -> Any:
+        """The latest benchmark of ``model_id`` here, or None."""
+        return self.measured.get(model_id.casefold()) if self.measured else None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -61,6 +70,7 @@ class ModelRow:
         analysis: The analysis, or None when it failed (see ``error``).
         error: ``"cannot analyse: …"`` when there is no analysis.
         measured: True once a benchmark measured this model here.
+        measurement: That benchmark (``core.bench.store.HistoryEntry``), or None.
         facts: The source's own record (catalog entry, Hub model) for the detail pane.
     """
 
@@ -77,6 +87,7 @@ class ModelRow:
     analysis: Analysis | None
     error: str | None
     measured: bool = False
+    measurement: Any = field(default=None, repr=False)
     facts: Any = field(default=None, repr=False)
 
     @property
@@ -123,6 +134,7 @@ def analyze_entry(entry: CatalogEntry, settings: AnalysisSettings) -> ModelRow:
             )
     analysis = None
     error = None
+    measurement = settings.measurement(entry.repo_id)
     if params_total is None:
         error = "cannot analyse: " + (config_error or "no parameter count or dimensions known")
     else:
@@ -136,6 +148,8 @@ def analyze_entry(entry: CatalogEntry, settings: AnalysisSettings) -> ModelRow:
                 precision=settings.precision,
                 context=settings.context,
                 batch=settings.batch,
+                measured_w=getattr(measurement, "avg_power_w", None),
+                calibration=settings.calibration,
                 architecture_class=_KIND_CLASS.get(entry.kind),
             )
         except AnalysisError as exc:
@@ -153,6 +167,8 @@ def analyze_entry(entry: CatalogEntry, settings: AnalysisSettings) -> ModelRow:
         params_method=params_method,
         analysis=analysis,
         error=error,
+        measured=measurement is not None,
+        measurement=measurement,
         facts=entry,
     )
 

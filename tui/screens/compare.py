@@ -184,7 +184,7 @@ class CompareScreen(Screen[None]):
         self._result = None
         if len(rows) >= 2:
             try:
-                self._result = compare(rows)
+                self._result = compare(rows, measured=_measured(rows))
             except AnalysisError as exc:
                 self._status(str(exc))
                 return
@@ -371,6 +371,23 @@ class CompareScreen(Screen[None]):
     def _recommendation_chosen(self, message: OptionList.OptionSelected) -> None:
         if message.option.id is not None and message.option.id not in self.comparison.ids:
             self.post_message(messages.CompareToggled(message.option.id))
+
+
+def _measured(rows: list[ModelRow]) -> dict[str, dict[str, Any]]:
+    """The compared models' latest benchmarks on this machine, as ``compare`` takes them."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        m = row.measurement
+        if m is None:
+            continue
+        out[row.id] = {
+            "decode_tokens_per_s": m.decode_tokens_per_s_sustained or m.decode_tokens_per_s,
+            "prefill_tokens_per_s": m.prefill_tokens_per_s,
+            "power_w": m.avg_power_w,
+            "joules_per_token": m.gross_joules_per_token,
+            "peak_temp_c": m.peak_temp_c,
+        }
+    return out
 
 
 def _params(count: int) -> str:

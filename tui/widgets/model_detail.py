@@ -107,6 +107,9 @@ class ModelDetail(Widget):
             )
         )
         left.add_row("Thermal class", klass)
+        measurement = row.measurement
+        if measurement is not None:
+            left.add_row("Measured", Text(str(getattr(measurement, "label", measurement))))
         left.add_row("Hardware", f"{analysis.hardware.name} · {analysis.hardware.method}")
         return Group(title, left)
 
