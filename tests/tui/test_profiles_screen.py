@@ -510,3 +510,19 @@ async def test_a_missing_file_is_reported_not_fatal(tmp_path: Path) -> None:
         await pilot.press("1")  # nothing unsaved: leaves at once
         await pilot.pause()
         assert app.screen is not screen
+
+
+async def test_brackets_in_values_and_names_are_shown_as_typed(config: Path) -> None:
+    from tui.screens.profiles import TextDialog
+
+    app = _app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        await pilot.press("enter", "left_square_bracket", "b", "right_square_bracket")
+        await pilot.pause()
+        assert _text(screen, "#error-max_tokens") == "must be a whole number > 0 (got '[b]')"
+        await pilot.press("escape", "c")
+        await wait_for(lambda: isinstance(app.screen, TextDialog))
+        await pilot.press("ctrl+a", "ctrl+k", "left_square_bracket", "b", "right_square_bracket")
+        await pilot.pause()
+        assert "(got [b])" in str(app.screen.query_one("#dialog-error").render())
