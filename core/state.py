@@ -127,6 +127,53 @@ class CacheSlice:
     generation: int = 0
 
 
+BenchStatus = Literal["idle", "planning", "running", "done", "failed", "cancelled"]
+
+MAX_BENCH_POINTS = 600
+"""Live tokens/s points a benchmark keeps for its chart (a minute at the child's 10 Hz)."""
+
+
+@dataclass(frozen=True, eq=False)
+class BenchSlice:
+    """The benchmark being run (or the last one) and the stored history, for the Benchmark screen.
+
+    Attributes:
+        status: ``planning`` (checking the spec), ``running``, then ``done``, ``failed`` or
+            ``cancelled``; ``idle`` before the first run.
+        spec: What was asked (``core.bench.plan.BenchSpec``).
+        summary: The plan in one line (``gpt2 with transformers on cpu (float32); predicted …``).
+        notes: The plan's warnings (``--force`` used, no token count …).
+        device: The device the plan runs on (``cpu``, ``cuda:0``), whose telemetry to watch.
+        progress: The latest ``core.bench.runner.Progress``.
+        points: Live decode tokens/s, oldest first (at most :data:`MAX_BENCH_POINTS`).
+        result: The ``core.bench.runner.BenchResult`` of the run, once it ended.
+        error: One line when the run was refused or failed.
+        stored_id: The history id of the stored result (only ``ok`` results are stored).
+        history: Stored runs (``core.bench.store.HistoryEntry``), newest first.
+        history_loaded: True once the history was read.
+        generation: Bumped with every run started; messages of an older run are ignored.
+    """
+
+    status: BenchStatus = "idle"
+    spec: Any = None
+    summary: str | None = None
+    notes: tuple[str, ...] = ()
+    device: str | None = None
+    progress: Any = None
+    points: tuple[float, ...] = ()
+    result: Any = None
+    error: str | None = None
+    stored_id: int | None = None
+    history: tuple[Any, ...] = ()
+    history_loaded: bool = False
+    generation: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """True while a run is being planned or running."""
+        return self.status in ("planning", "running")
+
+
 @dataclass(frozen=True, eq=False)
 class AppState:
     """The one store: a slice per concern."""
@@ -136,6 +183,7 @@ class AppState:
     catalog: CatalogSlice = CatalogSlice()
     comparison: ComparisonSlice = ComparisonSlice()
     cache: CacheSlice = CacheSlice()
+    bench: BenchSlice = BenchSlice()
 
 
 def initial_state(*, interval_s: float, history_s: float, source: str) -> AppState:
@@ -304,3 +352,138 @@ def with_catalog_row_replaced(state: AppState, row: Any) -> AppState:
             catalog = replace(state.catalog, rows=updated, generation=state.catalog.generation + 1)
             return replace(state, catalog=catalog)
     return state
+
+
+def with_bench_planning(state: AppState, spec: Any) -> AppState:
+    """A run of ``spec`` was asked for: plan it. Refused (``state`` itself) while one is busy.
+
+    The previous run's result, error and progress are cleared; the history stays.
+
+    >>> s = with_bench_planning(_empty(), "spec")
+    >>> s.bench.status, s.bench.generation, with_bench_planning(s, "other") is s
+    ('planning', 1, True)
+    """
+    bench = state.bench
+    if bench.busy:
+        return state
+    started = BenchSlice(
+        status="planning",
+        spec=spec,
+        history=bench.history,
+        history_loaded=bench.history_loaded,
+        generation=bench.generation + 1,
+    )
+    return replace(state, bench=started)
+
+
+def with_bench_planned(
+    state: AppState,
+    generation: int,
+    summary: str,
+    notes: Sequence[str] = (),
+    *,
+    device: str | None = None,
+) -> AppState:
+    """The plan was made and the run started (ignored for another run or a run that ended).
+
+    >>> s = with_bench_planning(_empty(), "spec")
+    >>> with_bench_planned(s, 1, "gpt2 on cpu").bench.status
+    'running'
+    >>> with_bench_planned(s, 0, "stale") is s
+    True
+    """
+    bench = state.bench
+    if generation != bench.generation or not bench.busy:
+        return state
+    planned = replace(bench, status="running", summary=summary, notes=tuple(notes), device=device)
+    return replace(state, bench=planned)
+
+
+def with_bench_progress(state: AppState, generation: int, events: Sequence[Any]) -> AppState:
+    """Progress events (``Progress``) of the current run: keep the latest, chart the tok/s.
+
+    Events of another run, or of a run that already ended, change nothing.
+
+    >>> from types import SimpleNamespace as P
+    >>> s = with_bench_planned(with_bench_planning(_empty(), "spec"), 1, "x")
+    >>> s = with_bench_progress(s, 1, [P(phase="run", tokens_per_s=9.5), P(phase="run",
+    ...     tokens_per_s=None)])
+    >>> s.bench.points, s.bench.progress.tokens_per_s
+    ((9.5,), None)
+    >>> with_bench_progress(s, 0, [P(phase="run", tokens_per_s=1.0)]) is s
+    True
+    """
+    bench = state.bench
+    if generation != bench.generation or not bench.busy or not events:
+        return state
+    rates = [
+        float(e.tokens_per_s)
+        for e in events
+        if getattr(e, "tokens_per_s", None) is not None and e.phase in ("warmup", "run")
+    ]
+    points = (bench.points + tuple(rates))[-MAX_BENCH_POINTS:] if rates else bench.points
+    return replace(state, bench=replace(bench, progress=events[-1], points=points))
+
+
+def with_bench_finished(
+    state: AppState, generation: int, result: Any, *, stored_id: int | None = None
+) -> AppState:
+    """The run ended with ``result`` (a ``BenchResult``): ``done``, ``failed`` or ``cancelled``.
+
+    >>> from types import SimpleNamespace as R
+    >>> s = with_bench_planning(_empty(), "spec")
+    >>> done = with_bench_finished(s, 1, R(status="ok", error=None), stored_id=7)
+    >>> done.bench.status, done.bench.stored_id, done.bench.busy
+    ('done', 7, False)
+    >>> with_bench_finished(s, 1, R(status="failed", error="exited 1")).bench.error
+    'exited 1'
+    """
+    bench = state.bench
+    if generation != bench.generation or not bench.busy:
+        return state
+    status: BenchStatus = "failed"
+    if result.status == "ok":
+        status = "done"
+    elif result.status == "cancelled":
+        status = "cancelled"
+    error = result.error if status == "failed" else None
+    ended = replace(bench, status=status, result=result, error=error, stored_id=stored_id)
+    return replace(state, bench=ended)
+
+
+def with_bench_failed(state: AppState, generation: int, error: str) -> AppState:
+    """The run could not start (refused, missing backend, bad option) or was not stored.
+
+    >>> s = with_bench_failed(with_bench_planning(_empty(), "spec"), 1, "does not fit")
+    >>> s.bench.status, s.bench.error, s.bench.result
+    ('failed', 'does not fit', None)
+    """
+    bench = state.bench
+    if generation != bench.generation or not bench.busy:
+        return state
+    return replace(state, bench=replace(bench, status="failed", error=error))
+
+
+def with_bench_cancelling(state: AppState, generation: int) -> AppState:
+    """A cancel was asked while planning: the run ends as ``cancelled`` without a result.
+
+    (A running run stays ``running`` until its runner returns the cancelled result.)
+
+    >>> s = with_bench_cancelling(with_bench_planning(_empty(), "spec"), 1)
+    >>> s.bench.status
+    'cancelled'
+    """
+    bench = state.bench
+    if generation != bench.generation or bench.status != "planning":
+        return state
+    return replace(state, bench=replace(bench, status="cancelled"))
+
+
+def with_bench_history(state: AppState, entries: Sequence[Any]) -> AppState:
+    """The stored runs were (re-)read, newest first.
+
+    >>> with_bench_history(_empty(), ["run"]).bench.history
+    ('run',)
+    """
+    bench = replace(state.bench, history=tuple(entries), history_loaded=True)
+    return replace(state, bench=bench)

@@ -35,6 +35,8 @@ SHOTS: list[tuple[str, str, str]] = [
     ("thermals-sensorless.svg", "sensorless", "2"),
     ("models.svg", "h100", "3"),
     ("compare.svg", "h100", "4"),
+    ("profiles.svg", "h100", "5"),
+    ("bench.svg", "h100", "6"),
     ("cache.svg", "sensorless", "7"),
 ]
 
@@ -49,7 +51,18 @@ async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
 
         patch = pytest.MonkeyPatch()
         _fixed_cache(patch)
+    if key == "6":  # one stored run with fixed numbers, as in the snapshot test
+        import pytest
+
+        from tests.tui.test_snapshots import _fixed_bench
+
+        patch = pytest.MonkeyPatch()
+        _fixed_bench(patch)
     app = make_app(scenario)
+    if key in ("5", "6"):  # the shipped configuration at a fixed path, as in the snapshot test
+        from tests.tui.test_snapshots import _fixed_profiles
+
+        app.config_path = _fixed_profiles()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app)
         if key == "4":  # something to compare: the same models as the snapshot test
@@ -70,6 +83,14 @@ async def shoot(name: str, scenario: str, key: str, out: Path) -> None:
         if key == "7":
             await pilot.press("down", "down", "space")
             await pilot.pause()
+        if key == "5":  # an invalid value and its message, as in the snapshot test
+            from tests.tui.test_snapshots import _profiles_steps
+
+            await _profiles_steps(pilot)
+        if key == "6":  # the form and the history loaded; the GPU watched
+            from tests.tui.test_snapshots import _bench_steps
+
+            await _bench_steps(pilot)
         app.save_screenshot(filename=name, path=str(out))
     if patch is not None:
         patch.undo()

@@ -31,6 +31,7 @@ from core.hwinfo import HardwareInfo
 from core.paths import recordings_dir, style_path
 from core.state import (
     AppState,
+    BenchSlice,
     CacheSlice,
     CatalogSlice,
     ComparisonSlice,
@@ -39,6 +40,13 @@ from core.state import (
     initial_state,
     move_compared,
     toggle_compare,
+    with_bench_cancelling,
+    with_bench_failed,
+    with_bench_finished,
+    with_bench_history,
+    with_bench_planned,
+    with_bench_planning,
+    with_bench_progress,
     with_cache_status,
     with_cache_view,
     with_catalog_loading,
@@ -59,6 +67,9 @@ from core.telemetry.trace import ReplaySource, Trace, TraceWriter
 from tui.messages import (
     THIS_MACHINE,
     AnalysisRequested,
+    BenchCancelRequested,
+    BenchHistoryRequested,
+    BenchRunRequested,
     CacheDeleteRequested,
     CacheScanRequested,
     CompareMoved,
@@ -84,6 +95,19 @@ def _terminal_fd() -> int | None:
     except (OSError, ValueError):
         return None
     return fd if os.isatty(fd) else None
+
+
+def bench_plan_summary(plan: Any) -> str:
+    """A benchmark plan in one line: model, backend, device, dtype, and the prediction."""
+    line = f"{plan.model} with {plan.backend} on {plan.device}"
+    if plan.dtype:
+        line += f" ({plan.dtype})"
+    prediction = plan.prediction
+    if prediction is not None and prediction.decode_tokens_per_s is not None:
+        line += f"; predicted {prediction.decode_tokens_per_s:,.1f} tok/s decode"
+    elif plan.prediction_note:
+        line += f"; {plan.prediction_note}"
+    return line
 
 
 class ScreenSpec:
@@ -114,6 +138,27 @@ def _models_screen() -> Screen[Any]:
     from tui.screens.models import ModelsScreen
 
     return ModelsScreen()
+
+
+def _measurements(info: HardwareInfo, kind: str) -> tuple[dict[str, Any] | None, float | None]:
+    """Benchmarks stored for this machine: latest per model, and the calibration factor.
+
+    Only for the detected machine (a what-if device has no measurements). Never raises: a
+    missing or unreadable history means no measurements.
+    """
+    from core.bench.fingerprint import fingerprint_of
+    from core.bench.store import BenchStore
+    from core.errors import ThermalScoutError
+
+    try:
+        store = BenchStore()
+        fingerprint = fingerprint_of(info)
+        measured = store.measured_models(fingerprint=fingerprint)
+        calibration = store.calibration_for(fingerprint, "cuda" if kind == "gpu" else "cpu")
+    except (ThermalScoutError, OSError, ValueError) as exc:
+        del exc
+        return None, None
+    return (measured or None), (calibration.factor if calibration is not None else None)
 
 
 def _profiles_screen() -> Screen[Any]:
@@ -295,6 +340,12 @@ class ThermalScoutApp(App[int]):
     def compute_cache(self) -> CacheSlice:
         return self.state.cache
 
+    bench: var[BenchSlice] = var(BenchSlice, init=False)
+    """The benchmark being run, its result and the stored history (computed from ``state``)."""
+
+    def compute_bench(self) -> BenchSlice:
+        return self.state.bench
+
     def compute_comparison(self) -> ComparisonSlice:
         return self.state.comparison
 
@@ -329,6 +380,15 @@ class ThermalScoutApp(App[int]):
         self._sampler: Sampler | None = None
         self._sampler_ready = threading.Event()
         self._hardware_ready = threading.Event()
+        # The benchmark: its runner (for cancel), the feed the sampler pushes into while it
+        # runs, its progress events (drained by a coalescing message) and its end.
+        self._bench_lock = threading.Lock()
+        self._bench_runner: Any = None
+        self._bench_feed: Any = None
+        self._bench_cancel = threading.Event()
+        self._bench_done = threading.Event()
+        self._bench_done.set()
+        self._bench_events: deque[tuple[int, Any]] = deque()
         source = source_label or (ReplaySource(trace).label if trace is not None else "live")
         self.set_reactive(
             ThermalScoutApp.state,
@@ -401,7 +461,14 @@ class ThermalScoutApp(App[int]):
         self.post_message(self.TelemetryNotice(text))
 
     def _queue_samples(self, samples: list[Sample]) -> None:
-        """Sampler-thread callback: queue, then wake the UI with a coalescing message."""
+        """Sampler-thread callback: queue, then wake the UI with a coalescing message.
+
+        A running benchmark gets the same samples at once (not after the UI thread's queue), so
+        its window edges and energy come from the one sampler the app already runs.
+        """
+        feed = self._bench_feed
+        if feed is not None:
+            feed.push(samples)
         self._pending.extend(samples)
         self.post_message(self.TelemetrySampled())
 
@@ -579,6 +646,14 @@ class ThermalScoutApp(App[int]):
                 profile = profile_for("Desktop CPU")
             else:
                 profile = profile_from_hardware(info)
+                measured, calibration = _measurements(info, profile.kind)
+                return AnalysisSettings(
+                    profile,
+                    catalog.precision,
+                    catalog.context,
+                    measured=measured,
+                    calibration=calibration,
+                )
         else:
             profile = profile_for(catalog.hardware)
         return AnalysisSettings(profile, catalog.precision, catalog.context)
@@ -661,6 +736,236 @@ class ThermalScoutApp(App[int]):
         settings = self._analysis_settings()
         self.post_message(self.CatalogRowReplaced(analyze_hub_model(row.facts, settings, config)))
 
+    # -- the benchmark -----------------------------------------------------------------------
+    class BenchPlanned(Message):
+        """The plan was made (one line, warnings); the run starts."""
+
+        def __init__(
+            self, generation: int, summary: str, notes: tuple[str, ...], device: str
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.summary = summary
+            self.notes = notes
+            self.device = device
+
+    class BenchProgressed(Message):
+        """Progress events are queued; coalesces so a busy frame never builds a backlog."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ThermalScoutApp.BenchProgressed)
+
+    class BenchPlanFailed(Message):
+        """The run could not start: refused (does not fit), a missing extra, a bad option."""
+
+        def __init__(self, generation: int, error: str) -> None:
+            super().__init__()
+            self.generation = generation
+            self.error = error
+
+    class BenchFinished(Message):
+        """The run ended (``result.status``: ok, failed, cancelled); ok results are stored."""
+
+        def __init__(
+            self, generation: int, result: Any, stored_id: int | None, notice: str | None
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.result = result
+            self.stored_id = stored_id
+            self.notice = notice
+
+    class BenchHistoryLoaded(Message):
+        """The stored benchmarks, newest first."""
+
+        def __init__(self, entries: list[Any], error: str | None = None) -> None:
+            super().__init__()
+            self.entries = entries
+            self.error = error
+
+    @on(BenchRunRequested)
+    def _bench_run_requested(self, message: BenchRunRequested) -> None:
+        if self.state.bench.busy:
+            self.notify("A benchmark is running; cancel it first (escape)", severity="warning")
+            return
+        if not self._bench_done.is_set():
+            self.notify("The last benchmark is still stopping; try again in a moment", timeout=4)
+            return
+        self.state = with_bench_planning(self.state, message.spec)
+        generation = self.state.bench.generation
+        cancel = threading.Event()
+        replaying = self._trace is not None or self.state.telemetry.source.startswith("replay")
+        feed = None
+        if not replaying:  # the app's own live samples; a replay is no measurement of this run
+            from core.bench.feed import PushFeed
+
+            feed = PushFeed()
+        with self._bench_lock:
+            self._bench_cancel = cancel
+            self._bench_runner = None
+        self._bench_events.clear()
+        self._bench_done.clear()
+        self._bench_feed = feed
+        self._run_benchmark(message.spec, generation, feed, cancel)
+
+    @on(BenchCancelRequested)
+    def _bench_cancel_requested(self) -> None:
+        bench = self.state.bench
+        if not bench.busy:
+            return
+        self._cancel_benchmark()
+        self.state = with_bench_cancelling(self.state, bench.generation)
+
+    @on(BenchPlanned)
+    def _bench_planned(self, message: BenchPlanned) -> None:
+        self.state = with_bench_planned(
+            self.state, message.generation, message.summary, message.notes, device=message.device
+        )
+
+    @on(BenchProgressed)
+    def _bench_progressed(self) -> None:
+        generation = self.state.bench.generation
+        events: list[Any] = []
+        while self._bench_events:
+            run, event = self._bench_events.popleft()
+            if run == generation:
+                events.append(event)
+        self.state = with_bench_progress(self.state, generation, events)
+
+    @on(BenchPlanFailed)
+    def _bench_plan_failed(self, message: BenchPlanFailed) -> None:
+        self.state = with_bench_failed(self.state, message.generation, message.error)
+        self.notify(message.error, title="Benchmark not started", severity="error", timeout=10)
+
+    @on(BenchFinished)
+    def _bench_finished(self, message: BenchFinished) -> None:
+        self.state = with_bench_finished(
+            self.state, message.generation, message.result, stored_id=message.stored_id
+        )
+        result = message.result
+        if result.status == "ok":
+            rate = result.decode_tokens_per_s_sustained or result.decode_tokens_per_s
+            what = f"{rate:,.1f} tok/s" if rate is not None else "done"
+            stored = f"; stored as run {message.stored_id}" if message.stored_id else ""
+            self.notify(f"{result.model}: {what}{stored}", title="Benchmark finished", timeout=8)
+        elif result.status == "cancelled":
+            self.notify("Benchmark cancelled; nothing stored", timeout=5)
+        else:
+            self.notify(
+                result.error or "the benchmark failed",
+                title="Benchmark failed",
+                severity="error",
+                timeout=10,
+            )
+        if message.notice:
+            self.notify(message.notice, severity="warning", timeout=10)
+        if message.stored_id is not None:
+            self._load_bench_history()
+            if self.state.catalog.status != "idle":  # the measured values reach the rows
+                self._analyse_catalog()
+
+    @on(BenchHistoryRequested)
+    def _bench_history_requested(self) -> None:
+        self._load_bench_history()
+
+    @on(BenchHistoryLoaded)
+    def _bench_history_loaded(self, message: BenchHistoryLoaded) -> None:
+        self.state = with_bench_history(self.state, message.entries)
+        if message.error:
+            self.notify(message.error, severity="error", timeout=10)
+
+    def _cancel_benchmark(self) -> None:
+        """Ask a running benchmark to stop (returns at once; its worker reports the end)."""
+        with self._bench_lock:
+            self._bench_cancel.set()
+            runner = self._bench_runner
+        if runner is not None:
+            runner.cancel()
+
+    def stop_benchmark(self, timeout: float = 3.0) -> None:
+        """Cancel a running benchmark and wait until its child process is gone (on quit)."""
+        if self._bench_done.is_set():
+            return
+        self._cancel_benchmark()
+        self._bench_done.wait(timeout)
+
+    def _bench_progress(self, generation: int) -> Callable[[Any], None]:
+        """The runner's progress callback (runner thread): queue, then wake the UI."""
+
+        def on_progress(event: Any) -> None:
+            self._bench_events.append((generation, event))
+            self.post_message(self.BenchProgressed())
+
+        return on_progress
+
+    @work(thread=True, name="benchmark", group="bench", exit_on_error=False)
+    def _run_benchmark(
+        self, spec: Any, generation: int, feed: Any, cancel: threading.Event
+    ) -> None:
+        """Plan (refusals are one line), run in a child process, store an ok result."""
+        import dataclasses
+
+        from core.bench.plan import plan_benchmark
+        from core.bench.runner import BenchRunner
+        from core.bench.store import BenchStore
+        from core.errors import ThermalScoutError
+
+        try:
+            try:
+                self._hardware_ready.wait(timeout=30)
+                plan = plan_benchmark(spec, hardware=self.state.hardware.info)
+            except ThermalScoutError as exc:
+                self.post_message(self.BenchPlanFailed(generation, str(exc)))
+                return
+            except Exception as exc:  # a bug in planning must not leave the screen "planning"
+                error = f"internal error while planning: {type(exc).__name__}: {exc}"
+                self.post_message(self.BenchPlanFailed(generation, error))
+                return
+            if cancel.is_set():
+                return
+            summary = bench_plan_summary(plan)
+            self.post_message(self.BenchPlanned(generation, summary, plan.notes, plan.device))
+            runner = BenchRunner(plan, feed=feed, on_progress=self._bench_progress(generation))
+            with self._bench_lock:
+                self._bench_runner = runner
+                stop = cancel.is_set()
+            if stop:
+                runner.cancel()
+            result = runner.run()  # never raises for the child's failures
+            stored_id: int | None = None
+            notice: str | None = None
+            if result.ok:
+                try:
+                    stored_id = BenchStore().add(result)
+                except ThermalScoutError as exc:
+                    notice = f"result not stored: {exc}"
+                else:
+                    result = dataclasses.replace(result, run_id=stored_id)
+            self.post_message(self.BenchFinished(generation, result, stored_id, notice))
+        finally:
+            with self._bench_lock:
+                self._bench_runner = None
+            self._bench_feed = None
+            self._bench_done.set()
+
+    @work(
+        thread=True,
+        name="benchmark history",
+        group="bench-history",
+        exclusive=True,
+        exit_on_error=False,
+    )
+    def _load_bench_history(self) -> None:
+        from core.bench.store import BenchStore
+        from core.errors import ThermalScoutError
+
+        try:
+            entries = BenchStore().history(limit=50)
+        except ThermalScoutError as exc:
+            self.post_message(self.BenchHistoryLoaded([], f"benchmark history: {exc}"))
+            return
+        self.post_message(self.BenchHistoryLoaded(entries))
+
     # -- intents from screens ------------------------------------------------------------
     def toggle_recording(self) -> None:
         """Start recording to a new file in the recordings directory, or stop."""
@@ -741,8 +1046,10 @@ class ThermalScoutApp(App[int]):
         self._quit_now()
 
     def _quit_now(self) -> None:
+        self.stop_benchmark()
         self.stop_sampler()
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self.stop_benchmark()
         self.stop_sampler()

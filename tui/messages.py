@@ -67,3 +67,19 @@ class CacheDeleteRequested(Message):
     def __init__(self, plan: Any) -> None:
         super().__init__()
         self.plan = plan
+
+
+class BenchRunRequested(Message):
+    """Plan and run the benchmark ``spec`` (a ``core.bench.plan.BenchSpec``)."""
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__()
+        self.spec = spec
+
+
+class BenchCancelRequested(Message):
+    """Stop the running benchmark (its child is killed within a second; nothing is stored)."""
+
+
+class BenchHistoryRequested(Message):
+    """Read the stored benchmark history (again)."""

@@ -53,3 +53,39 @@ def test_recording_and_finish_transitions_are_idempotent() -> None:
     finished = with_source_finished(state)
     assert finished.telemetry.finished
     assert with_source_finished(finished) is finished
+
+
+def test_a_benchmark_run_changes_only_the_bench_slice_and_ignores_stale_runs() -> None:
+    from types import SimpleNamespace
+
+    from core.state import (
+        MAX_BENCH_POINTS,
+        with_bench_finished,
+        with_bench_history,
+        with_bench_planned,
+        with_bench_planning,
+        with_bench_progress,
+    )
+
+    state = with_bench_history(
+        initial_state(interval_s=1.0, history_s=10.0, source="live"), ["old run"]
+    )
+    planning = with_bench_planning(state, "spec")
+    assert planning.telemetry is state.telemetry and planning.hardware is state.hardware
+    assert planning.bench.history == ("old run",) and planning.bench.busy
+    running = with_bench_planned(planning, 1, "x on cpu", ("a note",), device="cpu")
+    assert running.bench.status == "running" and running.bench.device == "cpu"
+    events = [SimpleNamespace(phase="run", tokens_per_s=float(i)) for i in range(700)]
+    events.append(SimpleNamespace(phase="cooldown", tokens_per_s=None))
+    progressed = with_bench_progress(running, 1, events)
+    assert len(progressed.bench.points) == MAX_BENCH_POINTS
+    assert progressed.bench.points[-1] == 699.0  # the newest kept
+    assert progressed.bench.progress.phase == "cooldown"
+    done = with_bench_finished(progressed, 1, SimpleNamespace(status="cancelled", error=None))
+    assert done.bench.status == "cancelled" and not done.bench.busy
+    # a late event of the ended run, or of an older one, changes nothing
+    assert with_bench_progress(done, 1, events) is done
+    assert with_bench_finished(done, 1, SimpleNamespace(status="ok", error=None)) is done
+    again = with_bench_planning(done, "spec 2")
+    assert again.bench.generation == 2 and again.bench.result is None
+    assert with_bench_planned(again, 1, "stale") is again
