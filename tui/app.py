@@ -76,6 +76,7 @@ from tui.messages import (
     CompareToggled,
     HubDetailsRequested,
     HubSearchRequested,
+    RegisterRequested,
 )
 from tui.screens.hardware import HardwareScreen
 from tui.screens.thermals import ThermalsScreen
@@ -544,6 +545,26 @@ class ThermalScoutApp(App[int]):
     def _compare_toggled(self, message: CompareToggled) -> None:
         self.state, text = toggle_compare(self.state, message.model_id)
         self.notify(text, timeout=4)
+
+    @on(RegisterRequested)
+    def _register_requested(self, message: RegisterRequested) -> None:
+        self._register_file(message.path)
+
+    @work(thread=True, name="register", group="register", exit_on_error=False)
+    def _register_file(self, path: str) -> None:
+        """Read the file's header into the registry; the browser then lists it."""
+        from core.errors import ThermalScoutError
+        from core.registry import register
+
+        try:
+            entry = register(os.path.expanduser(path))
+        except (ThermalScoutError, OSError) as exc:
+            self.post_message(self.CatalogNotice(f"cannot register {path}: {exc}"))
+            return
+        self.call_from_thread(
+            self.notify, f"registered {entry.name} ({entry.format}, {entry.status})", timeout=6
+        )
+        self.call_from_thread(self._analyse_catalog)
 
     @on(CompareMoved)
     def _compare_moved(self, message: CompareMoved) -> None:

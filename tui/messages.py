@@ -83,3 +83,11 @@ class BenchCancelRequested(Message):
 
 class BenchHistoryRequested(Message):
     """Read the stored benchmark history (again)."""
+
+
+class RegisterRequested(Message):
+    """Register the model file at ``path`` (header only) and show it in the Models browser."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path

@@ -481,3 +481,29 @@ async def test_registered_files_appear_in_the_models_browser(tmp_path: Path) -> 
         detail = app.screen.query_one(ModelDetail)
         text = "".join(detail.render_line(y).text for y in range(detail.size.height))
         assert "Registered" in text and "gguf" in text and "ok" in text
+
+
+async def test_register_a_file_from_the_models_screen(tmp_path: Path) -> None:
+    from tests.fakes.gguf_file import write_llama
+    from tui.screens.models import RegisterFile
+
+    model = tmp_path / "from-tui-Q4_K_M.gguf"
+    write_llama(model)
+    (tmp_path / "notes.txt").write_text("not a model")
+    app = make_app("h100")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        await pilot.press("3")
+        await wait_for(lambda: app.state.catalog.status == "ready")
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, RegisterFile))
+        await pilot.press(*str(model), "enter")
+        await wait_for(lambda: any(r.source == "registry" for r in app.state.catalog.rows))
+        (row,) = [r for r in app.state.catalog.rows if r.source == "registry"]
+        assert row.id == "from-tui-Q4_K_M" and row.analysis is not None
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, RegisterFile))
+        await pilot.press(*str(tmp_path / "notes.txt"), "enter")
+        await wait_for(lambda: any("cannot register" in n for n in app.state.catalog.notices))
+        (notice,) = [n for n in app.state.catalog.notices if "cannot register" in n]
+        assert "notes.txt" in notice and "\n" not in notice

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Select, Static
 
 from core.catalog.columns import COLUMN_BY_KEY, COLUMNS, FIT_ORDER
@@ -70,6 +70,29 @@ def _row_class(row: ModelRow) -> str | None:
     return row.thermal_class or "error"
 
 
+class RegisterFile(ModalScreen[str | None]):
+    """Ask for the path of a model file to register."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="register-box") as box:
+            box.border_title = "Register a model file"
+            yield Static(
+                "A .gguf, .safetensors, .onnx or PyTorch .bin/.pt file: only its header is read "
+                "(milliseconds, whatever its size). Enter registers, Esc cancels.",
+                id="register-help",
+            )
+            yield Input(placeholder="~/models/model.Q4_K_M.gguf", id="register-path")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted, "#register-path")
+    def _submitted(self, message: Input.Submitted) -> None:
+        self.dismiss(message.value.strip() or None)
+
+
 class ModelsScreen(Screen[None]):
     """Search, filter, sort and inspect models; ask the App to re-analyse for other hardware."""
 
@@ -83,6 +106,13 @@ class ModelsScreen(Screen[None]):
             "Compare",
             id="models-compare",
             tooltip="Add the highlighted model to the comparison (up to four)",
+        ),
+        Binding(
+            "a",
+            "register_file",
+            "Add file",
+            id="models-register",
+            tooltip="Register a local model file (.gguf, .safetensors, .onnx, .bin): header only",
         ),
         Binding(
             "y",
@@ -320,6 +350,13 @@ class ModelsScreen(Screen[None]):
         row = self._current()
         if row is not None:
             self.post_message(self.CompareToggled(row.id))
+
+    def action_register_file(self) -> None:
+        def done(path: str | None) -> None:
+            if path:
+                self.post_message(messages.RegisterRequested(path))
+
+        self.app.push_screen(RegisterFile(), done)
 
     def action_copy_id(self) -> None:
         row = self._current()
