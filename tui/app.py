@@ -616,7 +616,13 @@ class ThermalScoutApp(App[int]):
 
         self.post_message(self.CacheScanned(scan()))
 
-    @work(thread=True, name="cache delete", group="cache-delete", exit_on_error=False)
+    @work(
+        thread=True,
+        name="cache delete",
+        group="cache-delete",
+        exit_on_error=False,
+        description="cache delete",
+    )
     def _delete_from_cache(self, plan: Any) -> None:
         """Re-check (in use, changed, refused) and delete; the outcome is one notice."""
         from core.cache_manager import CacheError, execute, format_bytes
