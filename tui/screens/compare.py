@@ -24,13 +24,12 @@ from textual.widgets import DataTable, Footer, Header, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from core.analysis.compare import Comparison, MetricRow, compare
-from core.analysis.hardware_profiles import profile_names
 from core.catalog.rows import ModelRow
 from core.errors import AnalysisError
 from core.state import MAX_COMPARED, CatalogSlice, ComparisonSlice
 from tui import messages
 from tui.messages import THIS_MACHINE
-from tui.screens.models import CONTEXTS, PRECISIONS
+from tui.widgets.analysis_controls import analysis_selects
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -98,27 +97,7 @@ class CompareScreen(Screen[None]):
         yield Header()
         with Horizontal(id="compare-controls"):
             yield Static("Estimates for", id="compare-for")
-            yield Select(
-                [(name, name) for name in (THIS_MACHINE, *profile_names())],
-                value=THIS_MACHINE,
-                allow_blank=False,
-                id="compare-hardware",
-                tooltip="Hardware the comparison is for (what if I had …?)",
-            )
-            yield Select(
-                [(p, p) for p in PRECISIONS],
-                value="bf16",
-                allow_blank=False,
-                id="compare-precision",
-                tooltip="Weight precision",
-            )
-            yield Select(
-                [(f"{c:,} ctx", c) for c in CONTEXTS],
-                value=4096,
-                allow_blank=False,
-                id="compare-context",
-                tooltip="Context length for the KV cache and speed",
-            )
+            yield from analysis_selects("compare")
         table: DataTable[Text] = DataTable(
             id="compare-table", cursor_type="column", zebra_stripes=True
         )

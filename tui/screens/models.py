@@ -19,14 +19,13 @@ from core.state import CatalogSlice
 from core.table import RowTable
 from tui import messages
 from tui.messages import THIS_MACHINE
+from tui.widgets.analysis_controls import analysis_selects
 from tui.widgets.model_detail import ModelDetail
 from tui.widgets.virtual_table import ColumnSpec, VirtualTable
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
 
-PRECISIONS = ("bf16", "fp16", "fp32", "fp8", "int8", "int4", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
-CONTEXTS = (2048, 4096, 8192, 32768, 131072)
 FILTERS = ("task", "kind", "fits", "thermal_class", "licence", "source")
 FILTER_LABELS = {
     "task": "task",
@@ -147,35 +146,13 @@ class ModelsScreen(Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        from core.analysis.hardware_profiles import profile_names
-
         yield Header()
         with Horizontal(id="models-controls"):
             yield Input(
                 placeholder="Search: typing filters; Enter also searches the Hugging Face Hub",
                 id="models-search",
             )
-            yield Select(
-                [(name, name) for name in (THIS_MACHINE, *profile_names())],
-                value=THIS_MACHINE,
-                allow_blank=False,
-                id="select-hardware",
-                tooltip="Hardware the estimates are for (what-if profiles)",
-            )
-            yield Select(
-                [(p, p) for p in PRECISIONS],
-                value="bf16",
-                allow_blank=False,
-                id="select-precision",
-                tooltip="Weight precision",
-            )
-            yield Select(
-                [(f"{c:,} ctx", c) for c in CONTEXTS],
-                value=4096,
-                allow_blank=False,
-                id="select-context",
-                tooltip="Context length for the KV cache and speed",
-            )
+            yield from analysis_selects("select")
         with Horizontal(id="models-filters"):
             for key in FILTERS:
                 yield Select(
