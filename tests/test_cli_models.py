@@ -235,3 +235,114 @@ def test_analyze_bad_gguf_is_one_line_exit_1(tmp_path: Path, case: str, message:
         lines
     )
     assert "Traceback" not in result.stderr
+
+
+# -- analyze --json: format, dtypes, tensors, layers --------------------------------------------
+
+
+def _format_keys(target: Path | str) -> dict[str, Any]:
+    result = run_cli("analyze", str(target), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    return {k: data[k] for k in ("format", "dtypes", "tensors", "layers")}
+
+
+def _write_safetensors(path: Path, tensors: dict[str, tuple[str, list[int]]]) -> None:
+    sizes = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        n = sizes[dtype]
+        for d in shape:
+            n *= d
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(offset))
+
+
+def _tiny_llama_tensors(layers: int, first: int = 0) -> dict[str, tuple[str, list[int]]]:
+    out: dict[str, tuple[str, list[int]]] = {}
+    for i in range(first, first + layers):
+        out[f"model.layers.{i}.self_attn.q_proj.weight"] = ("BF16", [8, 8])
+        out[f"model.layers.{i}.mlp.up_proj.weight"] = ("BF16", [16, 8])
+        out[f"model.layers.{i}.input_layernorm.weight"] = ("F32", [8])
+    return out
+
+
+def test_analyze_json_safetensors_file_keys(tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+    _write_safetensors(path, {"model.embed_tokens.weight": ("F32", [32, 8]),
+                              **_tiny_llama_tensors(3)})  # fmt: skip
+    keys = _format_keys(path)
+    assert keys == {
+        "format": "safetensors",
+        "dtypes": {"F32": 32 * 8 + 3 * 8, "BF16": 3 * (64 + 128)},
+        "tensors": 1 + 3 * 3,
+        "layers": 3,
+    }
+
+
+def test_analyze_json_directory_and_index_keys(tmp_path: Path) -> None:
+    model = tmp_path / "tiny"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(LLAMA_8B | {"num_hidden_layers": 4}))
+    first = _tiny_llama_tensors(2)
+    second = _tiny_llama_tensors(2, first=2)
+    _write_safetensors(model / "model-00001-of-00002.safetensors", first)
+    _write_safetensors(model / "model-00002-of-00002.safetensors", second)
+    index = {
+        "metadata": {"total_size": 0},
+        "weight_map": {n: "model-00001-of-00002.safetensors" for n in first}
+        | {n: "model-00002-of-00002.safetensors" for n in second},
+    }
+    (model / "model.safetensors.index.json").write_text(json.dumps(index))
+    expected = {
+        "format": "safetensors",
+        "dtypes": {"BF16": 4 * (64 + 128), "F32": 4 * 8},
+        "tensors": 12,
+        "layers": 4,
+    }
+    assert _format_keys(model) == expected
+    assert _format_keys(model / "model.safetensors.index.json") == expected
+
+
+def test_analyze_json_gguf_keys(tmp_path: Path) -> None:
+    from tests.fakes.gguf_file import llama_tensors, write_llama
+
+    path = tmp_path / "tiny.gguf"
+    write_llama(path)
+    tensors = llama_tensors()
+    dtypes: dict[str, int] = {}
+    for t in tensors:
+        dtypes[t.type] = dtypes.get(t.type, 0) + t.elements
+    assert _format_keys(path) == {
+        "format": "gguf", "dtypes": dtypes, "tensors": len(tensors), "layers": 2,
+    }  # fmt: skip
+
+
+def test_analyze_json_onnx_keys(tmp_path: Path) -> None:
+    from tests.fakes import onnx_file
+
+    path = tmp_path / "tiny.onnx"
+    onnx_file.write(path, onnx_file.llama_model(layers=3))
+    keys = _format_keys(path)
+    width, ff, vocab = 64, 128, 256
+    assert keys == {
+        "format": "onnx",
+        "dtypes": {
+            "FLOAT16": 2 * vocab * width + 3 * (4 * width * width + 3 * ff * width),
+            "FLOAT": 3 * 2 * width + width,
+        },
+        "tensors": 2 + 3 * 9 + 1,
+        "layers": 3,
+    }
+    assert sum(keys["dtypes"].values()) == onnx_file.llama_params(layers=3)
+
+
+def test_analyze_json_config_has_no_format_keys(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(LLAMA_8B))
+    result = run_cli("analyze", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "format" not in json.loads(result.stdout)

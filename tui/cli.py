@@ -368,17 +368,88 @@ def cmd_models_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     return 0
 
 
+def _safetensors_names(files: list[Path]) -> list[Any]:
+    """``TensorInfo`` for every tensor in the headers of ``files`` (empty if one is unreadable)."""
+    import struct
+
+    from core.analysis.census import TensorInfo
+    from core.analysis.formats.safetensors import MAX_HEADER_BYTES
+
+    infos: list[Any] = []
+    for file in files:
+        try:
+            with file.open("rb") as handle:
+                (length,) = struct.unpack("<Q", handle.read(8))
+                if length > min(MAX_HEADER_BYTES, file.stat().st_size):
+                    return []
+                header = json.loads(handle.read(length))
+        except (OSError, ValueError, struct.error):
+            return []
+        if not isinstance(header, dict):
+            return []
+        for name, entry in header.items():
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if name != "__metadata__" and isinstance(shape, list):
+                dtype = str(entry.get("dtype", ""))
+                infos.append(TensorInfo(name, tuple(int(d) for d in shape), dtype))
+    return infos
+
+
+def _format_facts(path: Path, facts: Any) -> dict[str, Any]:
+    """``format``, ``dtypes`` (elements per dtype), ``tensors`` and ``layers`` of a model file.
+
+    Empty when ``facts`` is not a header (a catalog id, a bare ``config.json``). ``layers`` is
+    the header's own block count where it has one (GGUF), else the tensor-name census's.
+    """
+    from core.analysis.census import TensorInfo, census
+    from core.analysis.formats import gguf, onnx, pytorch, safetensors
+
+    infos: list[Any]
+    ops: dict[str, int] | None = None
+    layers: int | None = None
+    if isinstance(facts, safetensors.SafetensorsHeader):
+        fmt, dtypes, tensors = "safetensors", facts.dtypes, facts.tensors
+        files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
+        infos = _safetensors_names(files)
+    elif isinstance(facts, gguf.GGUFHeader):
+        fmt, dtypes, tensors = "gguf", facts.params_by_type, facts.tensor_count
+        layers = facts.block_count
+        infos = [TensorInfo(t.name, t.shape, t.type) for t in facts.tensors]
+    elif isinstance(facts, onnx.OnnxHeader):
+        fmt, dtypes, tensors = "onnx", facts.dtypes, len(facts.tensors)
+        infos = [TensorInfo(t.name, t.shape, t.dtype) for t in facts.tensors]
+        ops = facts.ops
+    elif isinstance(facts, pytorch.PyTorchHeader):
+        fmt, dtypes, tensors = "pytorch", facts.dtypes, len(facts.tensors)
+        infos = [TensorInfo(t.name, t.shape, t.dtype or "") for t in facts.tensors]
+    else:
+        return {}
+    if layers is None and infos:
+        layers = census(infos, ops=ops).layers
+    return {"format": fmt, "dtypes": dict(dtypes), "tensors": tensors, "layers": layers}
+
+
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
-    """``thermal-scout analyze``."""
+    """``thermal-scout analyze``.
+
+    A sharded checkpoint's ``*.safetensors.index.json`` stands for its directory (the shards'
+    headers are summed). The JSON carries ``format``, ``dtypes``, ``tensors`` and ``layers``
+    for model files and directories.
+    """
     from core.catalog.targets import analyze_target
 
     settings = _analysis_settings(args)
-    row = analyze_target(args.target, settings, precision_explicit=args.precision is not None)
+    target = Path(args.target).expanduser()
+    if target.is_file() and target.name.endswith(".safetensors.index.json"):
+        target = target.parent
+    name = str(target) if target.is_dir() else args.target
+    row = analyze_target(name, settings, precision_explicit=args.precision is not None)
     if row.analysis is None:
         raise ThermalScoutError(f"{args.target}: {row.error}")
     data = {"id": row.id, "source": row.source, "params_method": row.params_method}
     data.update(row.analysis.to_json())
     data["id"] = row.id
+    data.update(_format_facts(target, row.facts))
     if args.json:
         _print_json(data, out)
         return 0
