@@ -52,6 +52,9 @@ MAX_STRING_BYTES = 1024 * 1024
 MAX_ARRAY_DEPTH = 8
 """Arrays of arrays nested deeper than this are refused (real files nest at most twice)."""
 KEEP_ARRAY_ELEMENTS = 1024
+MAX_ARRAY_STRINGS = 1 << 21
+"""Strings (or nested arrays) in one array: a vocabulary's tokens or merges are far fewer; each
+is walked, so a corrupt count in a huge file would otherwise read the file through."""
 """Arrays up to this many elements (nested ones counted in) are kept in :attr:`arrays`."""
 KEEP_ARRAY_STRING_BYTES = 64 * 1024
 """...and up to this many bytes of strings."""
@@ -436,6 +439,11 @@ def _array(
         raise reader.error(
             f"{what}: array of {count:,} {_type_name(elem_type)} values runs past the end of "
             f"the file (at byte {reader.offset:,} of {reader.size:,})"
+        )
+    if fmt is None and count > MAX_ARRAY_STRINGS:
+        raise reader.error(
+            f"{what}: array of {count:,} {_type_name(elem_type)} values "
+            f"(limit {MAX_ARRAY_STRINGS:,}: truncated or corrupt)"
         )
     if budget is not None and count > budget.elements:
         budget = None
