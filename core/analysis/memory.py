@@ -28,6 +28,7 @@ Formulas (DESIGN.md "Estimates: formulas and provenance"):
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 from core.analysis.hardware_profiles import HardwareKind
@@ -276,6 +277,6 @@ def memory_requirement(
         kv_cache_bytes=kv.bytes,
         overhead_bytes=extra.bytes,
         total_bytes=weights + kv.bytes + extra.bytes,
-        rule=extra.rule,
+        rule=sys.intern(extra.rule),  # a handful of distinct rules across every row
         kv_method=kv.method,
     )

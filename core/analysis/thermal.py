@@ -132,13 +132,18 @@ def _param_points(params: int | None) -> tuple[int, str]:
         return 0, "parameters unknown: 0"
     if params < 0:
         raise AnalysisError(f"parameter count must be ≥ 0, got {params}")
+    # The size bucket, not the exact count: a table of many rows then shares a few strings.
     if params < 100 * _MILLION:
-        return -1, f"{params:,} parameters (< 100M): −1"
+        return -1, "< 100M parameters: −1"
     if params < _BILLION:
-        return 0, f"{params:,} parameters (100M–1B): 0"
+        return 0, "100M–1B parameters: 0"
     if params <= 10 * _BILLION:
-        return 1, f"{params:,} parameters (1B–10B): +1"
-    return 2, f"{params:,} parameters (> 10B): +2"
+        return 1, "1B–10B parameters: +1"
+    return 2, "> 10B parameters: +2"
+
+
+_SHARED: dict[tuple[int, str, tuple[str, ...]], HeuristicClass] = {}
+"""One immutable verdict per distinct (score, class, reasons): rows share them."""
 
 
 def heuristic_class(name: str, params: int | None) -> HeuristicClass:
@@ -175,7 +180,12 @@ def heuristic_class(name: str, params: int | None) -> HeuristicClass:
     if efficient is not None:
         score -= 1
         reasons.append(f"efficient architecture ('{efficient}'): −1")
-    return HeuristicClass(score, class_for_score(score), tuple(reasons))
+    klass = class_for_score(score)
+    key = (score, klass, tuple(reasons))
+    shared = _SHARED.get(key)
+    if shared is None:
+        shared = _SHARED.setdefault(key, HeuristicClass(score, klass, key[2]))
+    return shared
 
 
 def class_from_watts(watts: float) -> ThermalClassName:
