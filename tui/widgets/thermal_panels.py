@@ -587,8 +587,8 @@ class GpuCard(Vertical):
 class GpuCards(Vertical):
     """One :class:`GpuCard` per GPU in the latest sample, or why there is none."""
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
-    hardware: reactive[HardwareSlice] = reactive(HardwareSlice)
+    telemetry: var[TelemetrySlice] = var(_EMPTY)
+    hardware: var[HardwareSlice] = var(HardwareSlice)
 
     def __init__(
         self,
