@@ -156,9 +156,8 @@ def _measurements(info: HardwareInfo, kind: str) -> tuple[dict[str, Any] | None,
         fingerprint = fingerprint_of(info)
         measured = store.measured_models(fingerprint=fingerprint)
         calibration = store.calibration_for(fingerprint, "cuda" if kind == "gpu" else "cpu")
-    except (ThermalScoutError, OSError, ValueError) as exc:
-        del exc
-        return None, None
+    except (ThermalScoutError, OSError, ValueError):
+        return None, None  # no usable history: no measurements
     return (measured or None), (calibration.factor if calibration is not None else None)
 
 

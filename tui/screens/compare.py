@@ -24,12 +24,17 @@ from textual.widgets import DataTable, Footer, Header, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from core.analysis.compare import Comparison, MetricRow, compare
+from core.catalog.columns import human_count
 from core.catalog.rows import ModelRow
 from core.errors import AnalysisError
 from core.state import MAX_COMPARED, CatalogSlice, ComparisonSlice
 from tui import messages
 from tui.messages import THIS_MACHINE
-from tui.widgets.analysis_controls import analysis_selects
+from tui.widgets.analysis_controls import (
+    analysis_selects,
+    requested_analysis,
+    show_analysis_settings,
+)
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -130,26 +135,13 @@ class CompareScreen(Screen[None]):
         self.comparison = comparison
 
     def watch_catalog(self) -> None:
-        self._sync_selectors()
+        show_analysis_settings(self, "compare", self.catalog)
         self._refresh_table()
 
     def watch_comparison(self) -> None:
         self._refresh_table()
 
     # -- view -------------------------------------------------------------------------------
-    def _sync_selectors(self) -> None:
-        """Show the catalog's analysis settings (they may have changed on the Models screen)."""
-        catalog = self.catalog
-        for selector, value in (
-            ("#compare-hardware", catalog.hardware),
-            ("#compare-precision", catalog.precision),
-            ("#compare-context", catalog.context),
-        ):
-            select: Select[Any] = self.query_one(selector, Select)
-            if select.value != value:
-                with select.prevent(Select.Changed):
-                    select.value = value
-
     def _refresh_table(self) -> None:
         catalog, ids = self.catalog, self.comparison.ids
         key = (catalog.generation, catalog.status, ids)
@@ -240,13 +232,9 @@ class CompareScreen(Screen[None]):
     # -- events -----------------------------------------------------------------------------
     @on(Select.Changed, "#compare-controls Select")
     def _analysis_changed(self) -> None:
-        hardware = self.query_one("#compare-hardware", Select).value
-        precision = self.query_one("#compare-precision", Select).value
-        context = self.query_one("#compare-context", Select).value
-        catalog = self.catalog
-        wanted = (str(hardware), str(precision), int(str(context)))
-        if wanted != (catalog.hardware, catalog.precision, catalog.context):
-            self.post_message(messages.AnalysisRequested(*wanted))
+        request = requested_analysis(self, "compare", self.catalog)
+        if request is not None:
+            self.post_message(request)
 
     # -- actions ----------------------------------------------------------------------------
     def action_remove(self) -> None:
@@ -318,8 +306,9 @@ class CompareScreen(Screen[None]):
             )
             summary.append("  ·  ", style="dim")
             summary.append(
-                f"{advice.hardware}: {advice.size_tier} tier (≤ ~{_params(advice.max_params)} at "
-                f"{advice.precision}), {advice.profile} profile, context "
+                f"{advice.hardware}: {advice.size_tier} tier "
+                f"(≤ ~{human_count(advice.max_params)} at {advice.precision}), "
+                f"{advice.profile} profile, context "
                 f"{advice.context_length:,}, max tokens {advice.max_tokens:,}, batch "
                 f"{advice.batch_size}{threads}"
             )
@@ -367,12 +356,6 @@ def _measured(rows: list[ModelRow]) -> dict[str, dict[str, Any]]:
             "peak_temp_c": m.peak_temp_c,
         }
     return out
-
-
-def _params(count: int) -> str:
-    from core.catalog.columns import human_count
-
-    return human_count(count)
 
 
 def _short(model_id: str, width: int = 28) -> str:

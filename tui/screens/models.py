@@ -19,7 +19,11 @@ from core.state import CatalogSlice
 from core.table import RowTable
 from tui import messages
 from tui.messages import THIS_MACHINE
-from tui.widgets.analysis_controls import analysis_selects
+from tui.widgets.analysis_controls import (
+    analysis_selects,
+    requested_analysis,
+    show_analysis_settings,
+)
 from tui.widgets.model_detail import ModelDetail
 from tui.widgets.virtual_table import ColumnSpec, VirtualTable
 
@@ -184,7 +188,7 @@ class ModelsScreen(Screen[None]):
         self.catalog = catalog
 
     def watch_catalog(self, catalog: CatalogSlice) -> None:
-        self._sync_selectors(catalog)
+        show_analysis_settings(self, "select", catalog)
         if catalog.generation != self._generation:
             self._generation = catalog.generation
             self._table = RowTable(list(catalog.rows), text=lambda r: r.search_text)
@@ -195,18 +199,6 @@ class ModelsScreen(Screen[None]):
         self._refresh_view()
 
     # -- view -------------------------------------------------------------------------------
-    def _sync_selectors(self, catalog: CatalogSlice) -> None:
-        """Show the catalog's analysis settings (the Compare screen changes them too)."""
-        for selector, value in (
-            ("#select-hardware", catalog.hardware),
-            ("#select-precision", catalog.precision),
-            ("#select-context", catalog.context),
-        ):
-            select: Select[Any] = self.query_one(selector, Select)
-            if select.value != value:
-                with select.prevent(Select.Changed):
-                    select.value = value
-
     def _refresh_filter_options(self) -> None:
         rows = self._table.rows
         if len(rows) > LARGE_TABLE:  # ~0.3 s at 100,000 rows: off the UI thread
@@ -284,13 +276,9 @@ class ModelsScreen(Screen[None]):
 
     @on(Select.Changed, "#models-controls Select")
     def _analysis_changed(self) -> None:
-        hardware = self.query_one("#select-hardware", Select).value
-        precision = self.query_one("#select-precision", Select).value
-        context = self.query_one("#select-context", Select).value
-        catalog = self.catalog
-        wanted = (str(hardware), str(precision), int(str(context)))
-        if wanted != (catalog.hardware, catalog.precision, catalog.context):
-            self.post_message(self.AnalysisRequested(*wanted))
+        request = requested_analysis(self, "select", self.catalog)
+        if request is not None:
+            self.post_message(request)
 
     @on(VirtualTable.Highlighted)
     def _highlighted(self, message: VirtualTable.Highlighted) -> None:

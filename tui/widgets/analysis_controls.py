@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.dom import DOMNode
 from textual.widgets import Select
 
-from tui.messages import THIS_MACHINE
+from core.state import CatalogSlice
+from tui.messages import THIS_MACHINE, AnalysisRequested
 
 PRECISIONS = ("bf16", "fp16", "fp32", "fp8", "int8", "int4", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M")
 CONTEXTS = (2048, 4096, 8192, 32768, 131072)
@@ -43,3 +45,31 @@ def analysis_selects(prefix: str) -> list[Select[Any]]:
             tooltip="Context length for the KV cache and speed",
         ),
     ]
+
+
+def _settings(catalog: CatalogSlice) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("hardware", catalog.hardware),
+        ("precision", catalog.precision),
+        ("context", catalog.context),
+    )
+
+
+def show_analysis_settings(root: DOMNode, prefix: str, catalog: CatalogSlice) -> None:
+    """Set the selectors to the catalog's settings (another screen may have changed them)."""
+    for name, value in _settings(catalog):
+        select: Select[Any] = root.query_one(f"#{prefix}-{name}", Select)
+        if select.value != value:
+            with select.prevent(Select.Changed):
+                select.value = value
+
+
+def requested_analysis(
+    root: DOMNode, prefix: str, catalog: CatalogSlice
+) -> AnalysisRequested | None:
+    """The request the selectors make, or None when they show what the catalog already has."""
+    values = [root.query_one(f"#{prefix}-{name}", Select).value for name, _ in _settings(catalog)]
+    wanted = (str(values[0]), str(values[1]), int(str(values[2])))
+    if wanted == (catalog.hardware, catalog.precision, catalog.context):
+        return None
+    return AnalysisRequested(*wanted)
