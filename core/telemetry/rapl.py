@@ -231,6 +231,7 @@ class RaplReader:
     def __init__(self, root: SysfsRoot | None = None) -> None:
         self.root = root if root is not None else SysfsRoot()
         self._zones: tuple[RaplZone, ...] | None = None
+        self._no_zones: Unavailable | None = None
         self._counters: dict[str, _Counter] = {}
 
     @property
@@ -258,7 +259,9 @@ class RaplReader:
     def _missing(self) -> Unavailable | None:
         if self.zones:
             return None
-        return NO_ZONES if self.root.exists(POWERCAP_DIR) else NO_POWERCAP
+        if self._no_zones is None:  # zones are discovered once, so is the reason they are not
+            self._no_zones = NO_ZONES if self.root.exists(POWERCAP_DIR) else NO_POWERCAP
+        return self._no_zones
 
     def probe(self) -> Unavailable | None:
         """Whether RAPL energy can be read here, reading each counter once.
