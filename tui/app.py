@@ -378,6 +378,8 @@ class ThermalScoutApp(App[int]):
         self._recordings = recordings
         self._pending: deque[Sample] = deque()
         self._sampler: Sampler | None = None
+        self._watch_terminal = False
+        """Whether a closed terminal should end the app (set on mount; never in tests)."""
         self._sampler_ready = threading.Event()
         self._hardware_ready = threading.Event()
         # The benchmark: its runner (for cancel), the feed the sampler pushes into while it
@@ -410,8 +412,10 @@ class ThermalScoutApp(App[int]):
                 timeout=8,
             )
         self._telemetry_worker()
-        if not self.is_headless and _terminal_fd() is not None:
-            self.set_interval(2.0, self._check_terminal, name="terminal watchdog")
+        self._watch_terminal = not self.is_headless and _terminal_fd() is not None
+        if self._watch_terminal:
+            # Each telemetry tick checks too (no extra wake-up); this covers a finished replay.
+            self.set_interval(10.0, self._check_terminal, name="terminal watchdog")
 
     def _check_terminal(self) -> None:
         """Exit when the terminal is gone.
@@ -499,6 +503,8 @@ class ThermalScoutApp(App[int]):
         while self._pending:
             batch.append(self._pending.popleft())
         self.state = with_samples(self.state, batch)
+        if self._watch_terminal:
+            self._check_terminal()
 
     @on(TelemetryNotice)
     def _telemetry_notice(self, message: TelemetryNotice) -> None:
