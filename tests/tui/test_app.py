@@ -16,7 +16,7 @@ from tests.tui.snapshot_app import SIZE, make_app, sensorless_vm, settle
 from tui.app import ThermalScoutApp
 from tui.screens.hardware import HardwareScreen
 from tui.screens.thermals import ThermalsScreen
-from tui.widgets.thermal_panels import CpuReadings, GpuReadings, ReadingRow, StatusLine
+from tui.widgets.thermal_panels import CpuReadings, GpuReadings, StatusLine
 
 
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
@@ -113,7 +113,7 @@ async def test_unavailable_readings_show_their_reason() -> None:
             "n/a · no temperature sensors exposed (no hwmon; typical in VMs and containers)"
         )
         assert rows.value("Power") == "n/a · RAPL energy_uj is root-only since CVE-2020-8694"
-        shown = [str(row.render()) for row in app.screen.query(ReadingRow)]
+        shown = [str(line) for line in app.screen.query_one(CpuReadings).lines]
         assert any(line.startswith("Temperature") and "no hwmon" in line for line in shown)
         no_gpu = app.screen.query_one("#no-gpu")
         assert "NVML library not found" in str(no_gpu.render())
@@ -239,8 +239,9 @@ async def test_unchanged_readings_are_not_repainted() -> None:
         await settle(app)
         await pilot.press("2")
         await pilot.pause()
-        rows = {str(r.line).split("  ")[0]: r for r in app.screen.query(ReadingRow)}
-        before = {label: row.line for label, row in rows.items()}
+        readings = app.screen.query_one(CpuReadings)
+        index = {str(line).split("  ")[0]: y for y, line in enumerate(readings.lines)}
+        before = list(readings.lines)
         latest = app.state.telemetry.latest
         assert latest is not None and latest.cpu is not None
         from dataclasses import replace
@@ -248,9 +249,10 @@ async def test_unchanged_readings_are_not_repainted() -> None:
         changed = replace(latest.cpu, load_pct=99.0)
         app._queue_samples([Sample(t_s=latest.t_s + 1, cpu=changed)])
         await pilot.pause()
-        assert rows["Load"].line is not before["Load"]
-        assert rows["Temperature"].line is before["Temperature"]
-        assert rows["Battery"].line is before["Battery"]
+        assert readings.lines[index["Load"]] != before[index["Load"]]
+        assert readings.repainted == (index["Load"],)
+        assert readings.lines[index["Temperature"]] == before[index["Temperature"]]
+        assert "99%" in readings.render_line(index["Load"]).text.replace(" ", "")
 
 
 async def test_models_screen_search_filter_sort_and_compare() -> None:

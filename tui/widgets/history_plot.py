@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -61,10 +62,12 @@ class HistoryPlot(Widget):
         "history-plot--warn",
         "history-plot--hot",
         "history-plot--axis",
+        "history-plot--title",
     }
 
     DEFAULT_CSS = """
     HistoryPlot { height: 3; width: 1fr; }
+    HistoryPlot.-titled { height: 4; }
     """
 
     values: reactive[tuple[float | None, ...]] = reactive((), layout=False)
@@ -78,18 +81,29 @@ class HistoryPlot(Widget):
         self,
         unit: str = "",
         *,
+        title: str = "",
         fit: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
+        self.title = title
+        """Drawn on the first line when set (the widget is then one line taller)."""
+        self.set_class(bool(title), "-titled")
         self.unit = unit
         self.fit = fit
         """Scale to the data's own range instead of from zero (temperatures)."""
         self._cache_key: tuple[object, ...] | None = None
         self._cache: list[Strip] = []
+        self._styles: tuple[Style, Style, dict[str | None, Style]] | None = None
 
     def on_resize(self) -> None:
+        self._cache_key = None
+
+    def notify_style_update(self) -> None:
+        # Theme, class or ancestor background changed: the cached styles and strips are stale.
+        super().notify_style_update()
+        self._styles = None
         self._cache_key = None
 
     def _lines(self) -> list[Strip]:
@@ -101,16 +115,40 @@ class HistoryPlot(Widget):
         self._cache = self._build()
         return self._cache
 
+    def _level_styles(self) -> tuple[Style, Style, dict[str | None, Style]]:
+        """Base, axis and per-level styles (None: a gap, "title": the title), combined once
+        per style change."""
+        if self._styles is None:
+            base = self.rich_style
+            axis = base + self.get_component_rich_style("history-plot--axis")
+            levels: dict[str | None, Style] = {
+                name: base + self.get_component_rich_style(f"history-plot--{name}")
+                for name in ("ok", "warn", "hot")
+            }
+            levels[None] = axis
+            levels["title"] = base + self.get_component_rich_style("history-plot--title")
+            self._styles = (base, axis, levels)
+        return self._styles
+
     def _build(self) -> list[Strip]:
-        base = self.rich_style
-        axis = base + self.get_component_rich_style("history-plot--axis")
+        base, _axis, level_styles = self._level_styles()
         width = self.size.width
+        if not self.title:
+            return self._build_plot(width, self.size.height)
+        title = Strip([Segment(self.title[:width], level_styles["title"])])
+        return [
+            title.adjust_cell_length(width, base),
+            *self._build_plot(width, self.size.height - 1),
+        ]
+
+    def _build_plot(self, width: int, height: int) -> list[Strip]:
+        base, axis, level_styles = self._level_styles()
         present = [v for v in self.values if v is not None]
         if not present:
             return [Strip([Segment("no data yet".ljust(width)[:width], axis)])]
         label_width = 8
         columns_width = max(1, width - label_width)
-        height = max(1, self.size.height)
+        height = max(1, height)
         if self.scale is not None:
             low, high = self.scale
         elif self.fit:
@@ -119,21 +157,19 @@ class HistoryPlot(Widget):
             low, high = max(0.0, min(present) - spread * 0.2), max(present) + spread * 0.2
         else:
             low, high = 0.0, max(present) * 1.1 or 1.0
-        rows = render_rows(self.values, columns_width, height, low, high)
         columns = bucket(self.values, columns_width)
-        level_styles = {
-            name: base + self.get_component_rich_style(f"history-plot--{name}")
-            for name in ("ok", "warn", "hot")
-        }
-        styles = [level_styles[self._level(v)] if v is not None else axis for v in columns]
+        rows = render_rows(columns, len(columns), height, low, high)
+        # One segment per run of equal level: the runs are the same on every row.
+        levels = [None if v is None else self._level(v) for v in columns]
+        runs: list[tuple[int, int, Style]] = []
+        start = 0
+        for x in range(1, len(levels) + 1):
+            if x == len(levels) or levels[x] != levels[start]:
+                runs.append((start, x, level_styles[levels[start]]))
+                start = x
         strips: list[Strip] = []
         for row_index, row in enumerate(rows):
-            segments: list[Segment] = []
-            start = 0
-            for x in range(1, len(row) + 1):  # one segment per run of equal style
-                if x == len(row) or styles[x] != styles[start]:
-                    segments.append(Segment(row[start:x], styles[start]))
-                    start = x
+            segments = [Segment(row[begin:end], style) for begin, end, style in runs]
             label = ""
             if row_index == 0:
                 label = f" {high:>6.0f}{self.unit}"

@@ -10,7 +10,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region, Size
 from textual.reactive import reactive, var
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -44,33 +46,14 @@ class RowList:
         return next(str(value) for name, value in self.rows if name == label)
 
 
-class ReadingRow(Widget):
-    """One reading on one line; repaints only when its text really changed."""
-
-    DEFAULT_CSS = "ReadingRow { height: auto; }"
-
-    line: reactive[Text] = reactive(Text, always_update=False)
-    """The whole line (label and value); Text compares by characters and styles."""
-
-    def __init__(self, line: Text) -> None:
-        super().__init__()
-        self.set_reactive(ReadingRow.line, line)
-
-    def watch_line(self, old: Text, new: Text) -> None:
-        # A value that needs a different number of lines changes the layout; the rest repaints.
-        width = max(1, self.size.width)
-        if -(-old.cell_len // width) != -(-new.cell_len // width):
-            self.refresh(layout=True)
-
-    def render(self) -> Text:
-        return self.line
-
-
 class Readings(Widget):
-    """Labelled readings with level colours, one :class:`ReadingRow` each.
+    """Labelled readings with level colours, one line each, drawn by this one widget.
 
-    Subclasses build a :class:`RowList` from the telemetry slice; rows whose text did not
-    change are not repainted (most rows on a sensor-less machine never change).
+    Subclasses build a :class:`RowList` from the telemetry slice. Only the lines whose text
+    changed are repainted (most lines on a sensor-less machine never change), and the lines
+    are not widgets of their own: Textual's compositor visits every visible widget of a
+    container on each frame, so seven row widgets cost more than the rows that change
+    (idle CPU on the Thermals screen, BENCHMARKS.md). A line wider than the widget wraps.
     """
 
     COMPONENT_CLASSES = {
@@ -80,10 +63,19 @@ class Readings(Widget):
         "readings--hot",
         "readings--muted",
     }
-    DEFAULT_CSS = "Readings { height: auto; layout: vertical; }"
+    DEFAULT_CSS = "Readings { height: auto; }"
 
     telemetry: var[TelemetrySlice] = var(_EMPTY)
-    """The slice; the container repaints nothing itself."""
+    """The slice; a change repaints only the lines that differ."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.lines: list[Text] = []
+        """One Text per reading (label and value); Text compares by characters and styles."""
+        self.repainted: tuple[int, ...] = ()
+        """Screen rows repainted by the last update (all of them after a layout change)."""
+        self._rows: list[Text] = []
+        self._rows_width = -1
 
     def on_mount(self) -> None:
         self._sync()
@@ -100,18 +92,51 @@ class Readings(Widget):
         label_style = self.get_component_rich_style("readings--label")
         lines = []
         for label, value in self.build().rows:
-            line = Text(no_wrap=False)
+            line = Text()
             if label:
                 line.append(label.ljust(LABEL_WIDTH), label_style)
             line.append_text(value)
             lines.append(line)
-        rows = list(self.query_children(ReadingRow))
-        if len(rows) != len(lines):
-            self.remove_children()
-            self.mount_all([ReadingRow(line) for line in lines])
+        self.lines = lines
+        old = self._rows
+        width = self.size.width
+        rows = self._wrap(lines, width)
+        self._rows, self._rows_width = rows, width
+        if len(rows) != len(old):
+            self.repainted = tuple(range(len(rows)))
+            self.refresh(layout=True)
             return
-        for row, line in zip(rows, lines, strict=True):
-            row.line = line
+        changed = tuple(y for y, (was, now) in enumerate(zip(old, rows, strict=True)) if was != now)
+        self.repainted = changed
+        for y in changed:
+            self.refresh(Region(0, y, width, 1))
+
+    def _wrap(self, lines: list[Text], width: int) -> list[Text]:
+        """Screen rows for ``lines`` at ``width`` (a line that does not fit wraps)."""
+        if width <= 0:
+            return list(lines)
+        rows: list[Text] = []
+        for line in lines:
+            if line.cell_len <= width:
+                rows.append(line)
+            else:
+                rows.extend(line.wrap(self.app.console, width))
+        return rows
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._wrap(self.lines, width))
+
+    def render_line(self, y: int) -> Strip:
+        """One screen row, straight from its Rich segments (no Content conversion per frame)."""
+        width = self.size.width
+        if width != self._rows_width:
+            self._rows, self._rows_width = self._wrap(self.lines, width), width
+        base = self.rich_style
+        if y >= len(self._rows):
+            return Strip.blank(width, base)
+        line = self._rows[y]
+        strip = Strip(list(line.render(self.app.console)), line.cell_len)
+        return strip.apply_style(base).adjust_cell_length(width, base)
 
     def level_style(self, level: Level) -> str:
         """Rich style string for a level."""
@@ -138,19 +163,46 @@ class Readings(Widget):
         return self.muted(f"n/a · {reason or 'not reported'}")
 
 
+def history_span(seq: int, capacity: int, interval_s: float) -> str:
+    """How far back the plots and energy go, in coarse steps (it changes once a minute)."""
+    seconds = min(seq, capacity) * interval_s
+    if seconds < 60:
+        return "< 1 min of history"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min of history"
+    hours = f"{seconds / 3600:.1f}".removesuffix(".0")
+    return f"{hours} h of history"
+
+
 class StatusLine(Widget):
-    """Where the data comes from, how often, how much, and whether it is recorded."""
+    """Where the data comes from, how often, how much, and whether it is recorded.
+
+    Live, the amount is the history span in minutes, not a per-second sample count: the line
+    then repaints once a minute instead of every tick (idle CPU, DESIGN.md). A replay shows its
+    position in samples.
+    """
 
     DEFAULT_CSS = "StatusLine { height: 1; }"
 
-    telemetry: reactive[TelemetrySlice] = reactive(_EMPTY)
+    telemetry: var[TelemetrySlice] = var(_EMPTY)
+    """The slice; the text below repaints only when it changes."""
+    text: reactive[Text] = reactive(Text, always_update=False)
+
+    def on_mount(self) -> None:
+        self.watch_telemetry(self.telemetry)
 
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
         self.set_class(telemetry.recording is not None, "-recording")
+        self.text = self.describe(telemetry)
 
-    def render(self) -> Text:
-        telemetry = self.telemetry
-        parts = [telemetry.source, f"every {telemetry.interval_s:g} s", f"{telemetry.seq} samples"]
+    @staticmethod
+    def describe(telemetry: TelemetrySlice) -> Text:
+        """The status line for a slice."""
+        if telemetry.source == "live":
+            amount = history_span(telemetry.seq, telemetry.history.capacity, telemetry.interval_s)
+        else:
+            amount = f"{telemetry.seq} samples"
+        parts = [telemetry.source, f"every {telemetry.interval_s:g} s", amount]
         if telemetry.finished:
             parts.append("replay ended")
         text = Text("  ·  ".join(parts), no_wrap=True, overflow="ellipsis")
@@ -158,6 +210,9 @@ class StatusLine(Widget):
             text.append("   ● REC ", style="bold")
             text.append(telemetry.recording)
         return text
+
+    def render(self) -> Text:
+        return self.text
 
 
 def _window(history: SampleHistory, seconds: float) -> list[Sample]:
@@ -423,10 +478,11 @@ def _show(widget: Widget, visible: bool) -> None:
         widget.display = visible
 
 
-class PlotBox(Vertical):
-    """A titled history plot."""
+class PlotBox(HistoryPlot):
+    """A titled history plot: one widget (a title widget plus a plot inside a container would
+    be three for the compositor to visit on every frame)."""
 
-    DEFAULT_CSS = "PlotBox { height: auto; width: 1fr; }"
+    DEFAULT_CSS = "PlotBox { width: 1fr; }"
 
     def __init__(
         self,
@@ -437,18 +493,12 @@ class PlotBox(Vertical):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.title = title
-        self.unit = unit
-        self.fit = fit
-
-    def compose(self) -> ComposeResult:
-        yield Static(self.title, classes="plot-title")
-        yield HistoryPlot(self.unit, fit=self.fit)
+        super().__init__(unit, title=title, fit=fit, id=id, classes=classes)
 
     @property
     def plot(self) -> HistoryPlot:
-        return self.query_one(HistoryPlot)
+        """The plot itself (the box is the plot)."""
+        return self
 
 
 class CpuCard(Vertical):
@@ -477,6 +527,9 @@ class CpuCard(Vertical):
             yield PlotBox("Load", "%", id="cpu-load-plot")
 
     def on_mount(self) -> None:
+        self._readings = self.query_one(CpuReadings)
+        self._plots = self.query_one(".plots")
+        self._boxes = {box.id: box for box in self.query(PlotBox)}
         self._update(self.telemetry)
 
     def watch_telemetry(self, telemetry: TelemetrySlice) -> None:
@@ -484,24 +537,28 @@ class CpuCard(Vertical):
             self._update(telemetry)
 
     def _update(self, telemetry: TelemetrySlice) -> None:
-        self.query_one(CpuReadings).telemetry = telemetry
+        self._readings.telemetry = telemetry
         window = _window(telemetry.history, self.window_s)
+        cpus = [s.cpu for s in window]
         series = {
-            "cpu-temp-plot": [s.cpu.package_temp_c if s.cpu else None for s in window],
-            "cpu-power-plot": [s.cpu.package_power_w if s.cpu else None for s in window],
-            "cpu-load-plot": [s.cpu.load_pct if s.cpu else None for s in window],
+            "cpu-temp-plot": [c.package_temp_c if c else None for c in cpus],
+            "cpu-power-plot": [c.package_power_w if c else None for c in cpus],
+            "cpu-load-plot": [c.load_pct if c else None for c in cpus],
         }
         t = self.thresholds
-        _show(self.query_one(".plots"), any(s.cpu is not None for s in window))
+        _show(self._plots, any(c is not None for c in cpus))
         for plot_id, values in series.items():
-            box = self.query_one(f"#{plot_id}", PlotBox)
-            _show(box, any(v is not None for v in values) or plot_id == "cpu-load-plot")
-            plot = box.plot
+            box = self._boxes[plot_id]
+            visible = plot_id == "cpu-load-plot" or any(v is not None for v in values)
+            _show(box, visible)
+            if not visible:
+                # A hidden widget that repaints makes the compositor rebuild its whole map.
+                continue
             if plot_id == "cpu-temp-plot":
-                plot.levels = (t.cpu_temp_warn_c, t.cpu_temp_hot_c)
+                box.levels = (t.cpu_temp_warn_c, t.cpu_temp_hot_c)
             if plot_id == "cpu-load-plot":
-                plot.scale = (0.0, 100.0)
-            plot.values = tuple(values)
+                box.scale = (0.0, 100.0)
+            box.values = tuple(values)
 
 
 class GpuCard(Vertical):
