@@ -7,6 +7,9 @@ classes styled from the app's TCSS variables.
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -44,6 +47,31 @@ class RowList:
     def value(self, label: str) -> str:
         """Plain text of the reading called ``label`` (for tests and summaries)."""
         return next(str(value) for name, value in self.rows if name == label)
+
+
+def _flat_segments(text: Text, console: Console) -> list[Segment] | None:
+    """Segments of a line whose spans do not overlap (every reading line), else None.
+
+    Rich's general ``Text.render`` stacks overlapping styles; a line built from a label and
+    appended values has none to stack, and this is about five times cheaper (a few lines
+    repaint every second on the Thermals screen).
+    """
+    if text.style:
+        return None
+    plain = text.plain
+    segments: list[Segment] = []
+    position = 0
+    for span in sorted(text.spans, key=lambda s: s.start):
+        if span.start < position:
+            return None
+        if span.start > position:
+            segments.append(Segment(plain[position : span.start]))
+        style = span.style if isinstance(span.style, Style) else console.get_style(span.style)
+        segments.append(Segment(plain[span.start : span.end], style))
+        position = span.end
+    if position < len(plain):
+        segments.append(Segment(plain[position:]))
+    return segments
 
 
 class Readings(Widget):
@@ -135,7 +163,10 @@ class Readings(Widget):
         if y >= len(self._rows):
             return Strip.blank(width, base)
         line = self._rows[y]
-        strip = Strip(list(line.render(self.app.console)), line.cell_len)
+        segments = _flat_segments(line, self.app.console)
+        if segments is None:
+            segments = list(line.render(self.app.console))
+        strip = Strip(segments, line.cell_len)
         return strip.apply_style(base).adjust_cell_length(width, base)
 
     def level_style(self, level: Level) -> str:
