@@ -434,8 +434,72 @@ def render(latest: dict[str, Any], progs: list[Program]) -> str:
     lines += _memory_section(latest.get("memory"))
     lines += _table_section(latest.get("table"))
     lines += _formats_section(latest.get("formats"))
+    lines += _gpu_section(GPU_VERIFY)
     lines += _notes(latest, progs)
     return "\n".join(lines) + "\n"
+
+
+GPU_VERIFY = RESULTS_DIR / "gpu-verify.json"
+"""Written by ``benchmarks/gpu_verify.py`` on a machine with an NVIDIA GPU."""
+
+
+def _gpu_section(path: Path) -> list[str]:
+    """Issue 6's GPU verification: measured vs predicted, counter vs integrated power."""
+    lines = ["", "## GPU verification: transformers backend on CUDA, bf16", ""]
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return [
+            *lines,
+            "Not run yet: it needs an NVIDIA GPU and a CUDA build of torch; run "
+            "`python benchmarks/gpu_verify.py` there; any later `benchmarks/run.py` run "
+            "(`--only sampler` is quick) renders its JSON here.",
+        ]
+    env = report.get("environment", {})
+    lines += [
+        f"Measured {report.get('date')} on {env.get('nvidia_smi') or 'an unknown GPU'} "
+        f"(torch {env.get('torch')}, CUDA {env.get('torch_cuda')}, transformers "
+        f"{env.get('transformers')}); random weights from each catalog config, 512 prompt "
+        "tokens, 256 generated, end-of-sequence disabled. `tests/bench/test_cuda.py`: "
+        f"{' '.join(report.get('cuda_test', {}).get('summary', [])) or 'not run'}.",
+        "",
+    ]
+    if report.get("skipped"):
+        return [*lines, f"Skipped: {report['skipped']}."]
+    lines += [
+        "| Model | Decode tok/s (sustained) | Predicted tok/s | Measured ÷ predicted | "
+        "Prefill tok/s | TTFT (s) | J/token gross / net | Energy method (±) | "
+        "Power avg / peak (W) | Peak °C | Throttled | Throttle reasons | Integrated instant "
+        "power vs counter |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---:|",
+    ]
+    for run in report.get("runs", []):
+        r = run.get("result")
+        if not r:
+            lines.append(f"| {run['model']} | failed: {run.get('error', '')[:120]} |" + " |" * 12)
+            continue
+        energy, power = r.get("energy") or {}, r.get("power") or {}
+        predicted = r.get("predicted") or {}
+        check = (energy.get("components") or {}).get("instant_power") or {}
+        diff = check.get("relative_difference_vs_counter")
+        reasons = ", ".join(
+            f"{k} {v:.0%}" for k, v in (r.get("throttle_reasons") or {}).items() if v
+        )
+        lines.append(
+            f"| {run['model']} | {_s(r.get('decode_tokens_per_s'), 1)} "
+            f"({_s(r.get('decode_tokens_per_s_sustained'), 1)}) | "
+            f"{_s(predicted.get('decode_tokens_per_s'), 1)} | "
+            f"{_s(r.get('measured_over_predicted'), 2)} | "
+            f"{_s(r.get('prefill_tokens_per_s'), 0)} | {_s(r.get('ttft_s'), 3)} | "
+            f"{_s(energy.get('gross_joules_per_token'), 3)} / "
+            f"{_s(energy.get('net_joules_per_token'), 3)} | "
+            f"{energy.get('method')} (±{_s((energy.get('uncertainty') or 0) * 100, 1)} %) | "
+            f"{_s(power.get('avg_w'), 0)} / {_s(power.get('peak_w'), 0)} | "
+            f"{_s((r.get('temperature') or {}).get('peak_c'), 0)} | "
+            f"{_s((r.get('throttled_fraction') or 0) * 100, 1)} % | {reasons or 'none'} | "
+            f"{'–' if diff is None else f'{diff:+.1%}'} |"
+        )
+    return lines
 
 
 def _formats_section(section: dict[str, Any] | None) -> list[str]:
