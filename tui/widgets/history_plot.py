@@ -95,7 +95,7 @@ class HistoryPlot(Widget):
         """Scale to the data's own range instead of from zero (temperatures)."""
         self._cache_key: tuple[object, ...] | None = None
         self._cache: list[Strip] = []
-        self._styles: tuple[Style, Style, dict[str | None, Style]] | None = None
+        self._styles: tuple[Style, dict[str | None, Style]] | None = None
 
     def on_resize(self) -> None:
         self._cache_key = None
@@ -115,23 +115,21 @@ class HistoryPlot(Widget):
         self._cache = self._build()
         return self._cache
 
-    def _level_styles(self) -> tuple[Style, Style, dict[str | None, Style]]:
-        """Base, axis and per-level styles (None: a gap, "title": the title), combined once
-        per style change."""
+    def _level_styles(self) -> tuple[Style, dict[str | None, Style]]:
+        """The base style and one per part: "ok", "warn", "hot", "title", and None for the
+        axis (and gaps); combined once per style change."""
         if self._styles is None:
             base = self.rich_style
-            axis = base + self.get_component_rich_style("history-plot--axis")
-            levels: dict[str | None, Style] = {
+            parts: dict[str | None, Style] = {
                 name: base + self.get_component_rich_style(f"history-plot--{name}")
-                for name in ("ok", "warn", "hot")
+                for name in ("ok", "warn", "hot", "title")
             }
-            levels[None] = axis
-            levels["title"] = base + self.get_component_rich_style("history-plot--title")
-            self._styles = (base, axis, levels)
+            parts[None] = base + self.get_component_rich_style("history-plot--axis")
+            self._styles = (base, parts)
         return self._styles
 
     def _build(self) -> list[Strip]:
-        base, _axis, level_styles = self._level_styles()
+        base, level_styles = self._level_styles()
         width = self.size.width
         if not self.title:
             return self._build_plot(width, self.size.height)
@@ -142,7 +140,8 @@ class HistoryPlot(Widget):
         ]
 
     def _build_plot(self, width: int, height: int) -> list[Strip]:
-        base, axis, level_styles = self._level_styles()
+        base, level_styles = self._level_styles()
+        axis = level_styles[None]
         present = [v for v in self.values if v is not None]
         if not present:
             return [Strip([Segment("no data yet".ljust(width)[:width], axis)])]

@@ -209,7 +209,7 @@ class StatusLine(Widget):
     """Where the data comes from, how often, how much, and whether it is recorded.
 
     Live, the amount is the history span in minutes, not a per-second sample count: the line
-    then repaints once a minute instead of every tick (idle CPU, DESIGN.md). A replay shows its
+    then repaints once a minute instead of every tick (idle CPU, BENCHMARKS.md). A replay shows its
     position in samples.
     """
 
@@ -512,8 +512,6 @@ def _show(widget: Widget, visible: bool) -> None:
 class PlotBox(HistoryPlot):
     """A titled history plot: one widget (a title widget plus a plot inside a container would
     be three for the compositor to visit on every frame)."""
-
-    DEFAULT_CSS = "PlotBox { width: 1fr; }"
 
     def __init__(
         self,
