@@ -197,11 +197,6 @@ class ThermalScoutApp(App[int]):
         style_path("app.tcss"),
         style_path("hardware.tcss"),
         style_path("thermals.tcss"),
-        style_path("models.tcss"),
-        style_path("compare.tcss"),
-        style_path("cache.tcss"),
-        style_path("profiles.tcss"),
-        style_path("bench.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,

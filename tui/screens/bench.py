@@ -35,7 +35,6 @@ from textual.suggester import SuggestFromList
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Header,
     Input,
     Label,
@@ -45,12 +44,14 @@ from textual.widgets import (
     Static,
 )
 
+from core.paths import style_path
 from core.state import BenchSlice, HardwareSlice, TelemetrySlice
 from core.telemetry.history import SampleHistory
 from core.telemetry.sample import CpuSample, GpuSample, Sample
 from core.telemetry.throttle import REASONS, describe, is_throttled
 from tui import messages
 from tui.format import fmt
+from tui.widgets.footer import ScoutFooter
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -469,6 +470,8 @@ def _plain(rows: Sequence[tuple[str, str, str]]) -> str:
 class BenchScreen(Screen[None]):
     """The benchmark form, the live panel, the result card and the history."""
 
+    CSS_PATH = style_path("bench.tcss")
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "ctrl+r",
@@ -637,7 +640,7 @@ class BenchScreen(Screen[None]):
         for label, key, width in HISTORY_COLUMNS:
             history.add_column(label, key=key, width=width)
         yield history
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Benchmark"

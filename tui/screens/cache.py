@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, DataTable, Header, Static
 
 from core.cache_manager import (
     CacheError,
@@ -31,8 +31,10 @@ from core.cache_manager import (
     plan,
     prune_plan,
 )
+from core.paths import style_path
 from core.state import CacheSlice
 from tui import messages
+from tui.widgets.footer import ScoutFooter
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -43,6 +45,8 @@ CHECK = "●"
 
 class ConfirmDelete(ModalScreen[bool]):
     """The checked plan, and Delete / Cancel (only Cancel when the plan cannot run)."""
+
+    CSS_PATH = style_path("cache.tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "dismiss(False)", "Cancel"),
@@ -87,6 +91,8 @@ class ConfirmDelete(ModalScreen[bool]):
 class CacheScreen(Screen[None]):
     """Every cached repository and revision; select, see what is freed, delete safely."""
 
+    CSS_PATH = style_path("cache.tcss")
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_selection", "Select", tooltip="Select or unselect the row"),
         Binding("d,delete", "delete", "Delete…", tooltip="Check and delete the selection"),
@@ -125,7 +131,7 @@ class CacheScreen(Screen[None]):
         yield table
         yield Static("", id="cache-status")
         yield Static("", id="cache-plan")
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Cache"

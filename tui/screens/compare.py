@@ -20,13 +20,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from core.analysis.compare import Comparison, MetricRow, compare
 from core.catalog.columns import human_count
 from core.catalog.rows import ModelRow
 from core.errors import AnalysisError
+from core.paths import style_path
 from core.state import MAX_COMPARED, CatalogSlice, ComparisonSlice
 from tui import messages
 from tui.messages import THIS_MACHINE
@@ -35,6 +36,7 @@ from tui.widgets.analysis_controls import (
     requested_analysis,
     show_analysis_settings,
 )
+from tui.widgets.footer import ScoutFooter
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -75,6 +77,8 @@ def find_rows(catalog: CatalogSlice, ids: tuple[str, ...]) -> tuple[list[ModelRo
 
 class CompareScreen(Screen[None]):
     """Models in columns, metrics in rows; selectors re-run the analysis for other hardware."""
+
+    CSS_PATH = style_path("compare.tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x,delete", "remove", "Remove", tooltip="Remove the model under the cursor"),
@@ -118,7 +122,7 @@ class CompareScreen(Screen[None]):
             )
             yield Static("", id="recommend-summary")
             yield OptionList(id="recommend-results")
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Compare"

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from core.state import HardwareSlice
+from tui.widgets.footer import ScoutFooter
 from tui.widgets.hardware_panels import GpuPanel, RecommendationPanel, SensorTable, SystemPanel
 
 
@@ -34,7 +35,7 @@ class HardwareScreen(Screen[None]):
             rec = RecommendationPanel(id="recommendations").data_bind(HardwareScreen.hardware)
             rec.border_title = "Recommended for this machine"
             yield rec
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Hardware"

@@ -11,10 +11,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 
 from core.catalog.columns import COLUMN_BY_KEY, COLUMNS, FIT_ORDER
 from core.catalog.rows import ModelRow
+from core.paths import style_path
 from core.state import CatalogSlice
 from core.table import RowTable
 from tui import messages
@@ -24,6 +25,7 @@ from tui.widgets.analysis_controls import (
     requested_analysis,
     show_analysis_settings,
 )
+from tui.widgets.footer import ScoutFooter
 from tui.widgets.model_detail import ModelDetail
 from tui.widgets.virtual_table import ColumnSpec, VirtualTable
 
@@ -76,6 +78,8 @@ def _row_class(row: ModelRow) -> str | None:
 class RegisterFile(ModalScreen[str | None]):
     """Ask for the path of a model file to register."""
 
+    CSS_PATH = style_path("models.tcss")
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def compose(self) -> ComposeResult:
@@ -98,6 +102,8 @@ class RegisterFile(ModalScreen[str | None]):
 
 class ModelsScreen(Screen[None]):
     """Search, filter, sort and inspect models; ask the App to re-analyse for other hardware."""
+
+    CSS_PATH = style_path("models.tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="models-search", tooltip="Type to filter"),
@@ -175,7 +181,7 @@ class ModelsScreen(Screen[None]):
         yield table
         yield Static("", id="models-status")
         yield ModelDetail(id="models-detail")
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Models"

@@ -42,7 +42,6 @@ from textual.widget import Widget
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Header,
     Input,
     Label,
@@ -55,6 +54,7 @@ from textual.widgets.button import ButtonVariant
 from textual.widgets.option_list import Option
 
 from core.errors import ConfigError
+from core.paths import style_path
 from core.profiles import (
     Conflict,
     ConflictError,
@@ -76,6 +76,7 @@ from core.profiles import (
     validate_field,
 )
 from core.state import HardwareSlice
+from tui.widgets.footer import ScoutFooter
 
 if TYPE_CHECKING:
     from tui.app import ThermalScoutApp
@@ -142,6 +143,8 @@ class ChoiceDialog(ModalScreen[str]):
     Escape answers ``"cancel"``; each choice's key (shown in its label) picks it.
     """
 
+    CSS_PATH = style_path("profiles.tcss")
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
     def __init__(
@@ -186,6 +189,8 @@ class ChoiceDialog(ModalScreen[str]):
 
 class TextDialog(ModalScreen[str | None]):
     """Ask for one line of text (a new name, a file), checked as it is typed."""
+
+    CSS_PATH = style_path("profiles.tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
@@ -355,6 +360,8 @@ def _loaded(
 class ProfilesScreen(Screen[None]):
     """Edit performance profiles and model presets; save them back to the TOML file."""
 
+    CSS_PATH = style_path("profiles.tcss")
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", tooltip="Write the changes to the file"),
         Binding("ctrl+r", "revert", "Revert", tooltip="Discard every unsaved change"),
@@ -451,7 +458,7 @@ class ProfilesScreen(Screen[None]):
                 with problems:
                     yield Static("", id="problems-text")
         yield Static("", id="profiles-status")
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Profiles"

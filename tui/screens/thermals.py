@@ -9,10 +9,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from core.state import HardwareSlice, TelemetrySlice
 from core.telemetry.history import SampleHistory
+from tui.widgets.footer import ScoutFooter
 from tui.widgets.thermal_panels import CpuCard, GpuCards, StatusLine
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class ThermalsScreen(Screen[None]):
             yield GpuCards(thresholds, window_s, id="gpu-cards").data_bind(
                 ThermalsScreen.telemetry, ThermalsScreen.hardware
             )
-        yield Footer()
+        yield ScoutFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Thermals"
