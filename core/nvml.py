@@ -8,7 +8,9 @@ NVML errors are classified once here, so the readers and the UI only see reasons
 ``pynvml`` (from the ``nvidia-ml-py`` distribution) is imported lazily, on the first :meth:`init`,
 so importing this module costs nothing on machines without an NVIDIA GPU. Importing ``pynvml``
 never fails for want of a driver: ``nvmlInit()`` raises ``NVMLError_LibraryNotFound`` instead,
-which becomes the init reason.
+which becomes the init reason. On Linux the library is looked up first, the way pynvml itself
+loads it (``libnvidia-ml.so.1``): where it is missing, the same reason comes back without
+importing pynvml at all (about 8 ms of the app's start-up on a machine without NVIDIA GPUs).
 
 NVML should be driven from one thread; the backend does no locking or threading of its own.
 
@@ -20,8 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeAlias
@@ -73,6 +77,8 @@ _NVML_SUCCESS = 0
 # --- Reasons (exact strings, so callers and tests can compare them) ---
 
 REASON_LIBRARY_NOT_FOUND = "NVML library not found (no NVIDIA driver installed)"
+LINUX_LIBRARY = "libnvidia-ml.so.1"
+"""The name pynvml loads on Linux (``CDLL("libnvidia-ml.so.1")``)."""
 REASON_DRIVER_NOT_LOADED = "NVIDIA driver not loaded"
 REASON_NOT_SUPPORTED = "not supported on this GPU"
 REASON_NO_PERMISSION = "no permission"
@@ -225,8 +231,11 @@ class PynvmlBackend:
         *,
         retry_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        library_loader: Callable[[str], object] | None = None,
     ) -> None:
         self._module: Any = module
+        self._library_loader = library_loader
+        """Loads a shared library by name (``ctypes.CDLL``); only used with the real pynvml."""
         self._retry_interval_s = retry_interval_s
         self._clock = clock
         self._initialized = False
@@ -239,9 +248,23 @@ class PynvmlBackend:
         """True once :meth:`init` succeeded (and :meth:`shutdown` was not called since)."""
         return self._initialized
 
+    def _library_missing(self) -> Unavailable | None:
+        """On Linux, whether ``libnvidia-ml.so.1`` cannot be loaded (what pynvml would find)."""
+        if not sys.platform.startswith("linux"):
+            return None
+        loader = self._library_loader or ctypes.CDLL
+        try:
+            loader(LINUX_LIBRARY)
+        except OSError:
+            return Unavailable(REASON_LIBRARY_NOT_FOUND, permanent=True)
+        return None
+
     def _load_module(self) -> Any | Unavailable:
         """Import ``pynvml`` (once) and check that it is nvidia-ml-py's, not the old package."""
         if self._module is None:
+            missing = self._library_missing()
+            if missing is not None:
+                return missing
             try:
                 self._module = importlib.import_module("pynvml")
             except ImportError as exc:

@@ -199,6 +199,50 @@ def test_real_pynvml_without_driver_reports_library_not_found() -> None:
     assert not backend.initialized
 
 
+def test_missing_library_is_reported_without_importing_pynvml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Linux the library is looked up first, by the name pynvml loads, and pynvml (about
+    8 ms to import) is not imported when it is missing."""
+    monkeypatch.setattr(nvml.sys, "platform", "linux")
+    imported: list[str] = []
+    monkeypatch.setattr(nvml.importlib, "import_module", lambda name: imported.append(name))
+    asked: list[str] = []
+
+    def no_library(name: str) -> object:
+        asked.append(name)
+        raise OSError(f"{name}: cannot open shared object file: No such file or directory")
+
+    backend = PynvmlBackend(library_loader=no_library)
+    result = backend.init()
+    assert result == Unavailable("NVML library not found (no NVIDIA driver installed)")
+    assert result is not None and result.permanent
+    assert backend.init() == result  # cached: not looked up again
+    assert asked == ["libnvidia-ml.so.1"]
+    assert imported == []
+
+
+def test_found_library_goes_on_to_pynvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nvml.sys, "platform", "linux")
+    fake = FakeNvml([h100()])
+    monkeypatch.setattr(nvml.importlib, "import_module", lambda name: fake)
+    backend = PynvmlBackend(library_loader=lambda name: object())
+    assert backend.init() is None
+    assert backend.query("nvmlDeviceGetCount") == 1
+
+
+def test_library_is_not_looked_up_outside_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nvml.sys, "platform", "win32")
+    fake = FakeNvml([h100()])
+    monkeypatch.setattr(nvml.importlib, "import_module", lambda name: fake)
+
+    def fail(name: str) -> object:
+        raise AssertionError("looked up a Linux library on Windows")
+
+    backend = PynvmlBackend(library_loader=fail)
+    assert backend.init() is None
+
+
 def test_old_pynvml_module_is_detected() -> None:
     called: list[str] = []
     old = types.SimpleNamespace(
