@@ -79,7 +79,6 @@ from tui.messages import (
     RegisterRequested,
 )
 from tui.screens.hardware import HardwareScreen
-from tui.screens.thermals import ThermalsScreen
 from tui.theme_vars import declared_variables, resolve
 
 HardwareDetector = Callable[[], HardwareInfo]
@@ -132,6 +131,13 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("bench", "6,b", "Benchmark", "Run inference while watching the thermals"),
     ScreenSpec("cache", "7,k", "Cache", "The Hugging Face cache: sizes, revisions, safe deletion"),
 )
+
+
+def _thermals_screen() -> Screen[Any]:
+    """The Thermals screen, imported when first opened (start-up shows the Hardware screen)."""
+    from tui.screens.thermals import ThermalsScreen
+
+    return ThermalsScreen()
 
 
 def _models_screen() -> Screen[Any]:
@@ -196,11 +202,10 @@ class ThermalScoutApp(App[int]):
     CSS_PATH = [
         style_path("app.tcss"),
         style_path("hardware.tcss"),
-        style_path("thermals.tcss"),
     ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "hardware": HardwareScreen,
-        "thermals": ThermalsScreen,
+        "thermals": _thermals_screen,
         "models": _models_screen,
         "compare": _compare_screen,
         "profiles": _profiles_screen,

@@ -11,6 +11,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Header
 
+from core.paths import style_path
 from core.state import HardwareSlice, TelemetrySlice
 from core.telemetry.history import SampleHistory
 from tui.widgets.footer import ScoutFooter
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 class ThermalsScreen(Screen[None]):
     """Mirrors the telemetry and hardware slices and binds them into its cards."""
+
+    CSS_PATH = style_path("thermals.tcss")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
