@@ -7,6 +7,7 @@ and mirror into their own reactives, which widgets bind to.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -80,6 +81,9 @@ from tui.messages import (
 )
 from tui.screens.hardware import HardwareScreen
 from tui.theme_vars import declared_variables, resolve
+
+STARTUP_GC_LIMIT_S = 3.0
+"""Longest the cyclic GC stays off at start-up when hardware detection does not finish."""
 
 HardwareDetector = Callable[[], HardwareInfo]
 SourceFactory = Callable[[], TelemetrySource]
@@ -366,8 +370,12 @@ class ThermalScoutApp(App[int]):
         source_label: str | None = None,
         recordings: Path | None = None,
         config_path: Path | None = None,
+        gc_paused: bool = False,
     ) -> None:
         super().__init__()
+        self._gc_paused = gc_paused
+        """The caller switched Python's cyclic GC off for start-up (``thermal-scout``'s TUI
+        command does); :meth:`_end_startup` freezes what start-up built and switches it on."""
         self.settings = settings or Settings()
         self.config_path = config_path
         """``--config FILE``, or None for the user's config file (the Profiles screen edits it)."""
@@ -412,10 +420,25 @@ class ThermalScoutApp(App[int]):
                 timeout=8,
             )
         self._telemetry_worker()
+        if self._gc_paused:  # in case detection hangs (a wedged NVML driver can)
+            self.set_timer(STARTUP_GC_LIMIT_S, self._end_startup, name="start-up GC limit")
         self._watch_terminal = not self.is_headless and _terminal_fd() is not None
         if self._watch_terminal:
             # Each telemetry tick checks too (no extra wake-up); this covers a finished replay.
             self.set_interval(10.0, self._check_terminal, name="terminal watchdog")
+
+    def _end_startup(self) -> None:
+        """The first full frame is on screen: switch the cyclic GC back on (once).
+
+        Start-up builds ~40,000 objects (modules, classes, widgets, styles) that live as long as
+        the app; with the GC on, Python traverses them in ~100 collections before the first
+        full frame (about 7 % of start-up) and in every full collection after it. They are
+        moved to the permanent generation (``gc.freeze``) first, so later collections skip them.
+        """
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.freeze()
+            gc.enable()
 
     def _check_terminal(self) -> None:
         """Exit when the terminal is gone.
@@ -491,11 +514,13 @@ class ThermalScoutApp(App[int]):
     @on(HardwareDetected)
     def _hardware_detected(self, message: HardwareDetected) -> None:
         self.state = with_hardware(self.state, message.info)
+        self.call_after_refresh(self._end_startup)
 
     @on(HardwareFailed)
     def _hardware_failed(self, message: HardwareFailed) -> None:
         self.state = with_hardware_failed(self.state, message.error)
         self.notify(f"hardware detection failed: {message.error}", severity="error")
+        self.call_after_refresh(self._end_startup)
 
     @on(TelemetrySampled)
     def _telemetry_sampled(self) -> None:

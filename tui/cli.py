@@ -8,6 +8,7 @@ traceback reaches the user. Textual is imported only when the TUI opens.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import sys
@@ -476,18 +477,30 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    """Open the TUI."""
-    from core.config import load_settings
-    from core.telemetry.trace import load_trace
+    """Open the TUI.
 
-    settings = load_settings(args.config)
-    trace = load_trace(args.replay, strict=False) if args.replay is not None else None
-    from tui.app import ThermalScoutApp
+    The cyclic GC is off from here until the app's first full frame (the app switches it back
+    on; see ``ThermalScoutApp._end_startup``): start-up only builds objects that live on.
+    """
+    gc.disable()
+    try:
+        from core.config import load_settings
+        from core.telemetry.trace import load_trace
 
-    app = ThermalScoutApp(
-        settings=settings, interval_s=args.interval, trace=trace, config_path=args.config
-    )
-    app.run()
+        settings = load_settings(args.config)
+        trace = load_trace(args.replay, strict=False) if args.replay is not None else None
+        from tui.app import ThermalScoutApp
+
+        app = ThermalScoutApp(
+            settings=settings,
+            interval_s=args.interval,
+            trace=trace,
+            config_path=args.config,
+            gc_paused=True,
+        )
+        app.run()
+    finally:
+        gc.enable()
     return app.return_code or 0
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 
 from core.config import Settings
@@ -13,7 +16,9 @@ from core.hwinfo import HardwareInfo
 from core.telemetry.sample import CpuSample, Sample
 from core.telemetry.trace import load_trace
 from tests.tui.snapshot_app import SIZE, make_app, sensorless_vm, settle
+from tui import app as app_module
 from tui.app import ThermalScoutApp
+from tui.cli import main
 from tui.screens.hardware import HardwareScreen
 from tui.screens.thermals import ThermalsScreen
 from tui.widgets.thermal_panels import CpuReadings, GpuReadings, StatusLine
@@ -509,3 +514,85 @@ async def test_register_a_file_from_the_models_screen(tmp_path: Path) -> None:
         await wait_for(lambda: any("cannot register" in n for n in app.state.catalog.notices))
         (notice,) = [n for n in app.state.catalog.notices if "cannot register" in n]
         assert "notes.txt" in notice and "\n" not in notice
+
+
+@pytest.fixture
+def gc_restored() -> Any:
+    """Leave Python's GC as it was: on, nothing frozen."""
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+@pytest.mark.usefixtures("gc_restored")
+async def test_start_up_gc_pause_ends_after_the_detected_hardware_is_painted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "STARTUP_GC_LIMIT_S", 60.0)  # not the fallback
+    gc.disable()
+    app = ThermalScoutApp(
+        Settings(),
+        interval_s=0.1,
+        detector=sensorless_vm,
+        source_factory=EndlessSource,
+        gc_paused=True,
+    )
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: app.state.hardware.status == "ready")
+        await wait_for(gc.isenabled)
+        # What start-up built is out of the GC's way from now on.
+        assert gc.get_freeze_count() > 10_000
+
+
+@pytest.mark.usefixtures("gc_restored")
+async def test_start_up_gc_pause_has_a_limit_when_detection_hangs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "STARTUP_GC_LIMIT_S", 0.2)
+    release = threading.Event()
+
+    def hanging() -> HardwareInfo:
+        release.wait(10)
+        return sensorless_vm()
+
+    gc.disable()
+    app = ThermalScoutApp(
+        Settings(),
+        interval_s=0.1,
+        detector=hanging,
+        source_factory=EndlessSource,
+        gc_paused=True,
+    )
+    try:
+        async with app.run_test(size=SIZE):
+            await wait_for(gc.isenabled)
+            assert app.state.hardware.status == "detecting"
+    finally:
+        release.set()
+
+
+@pytest.mark.usefixtures("gc_restored")
+async def test_app_leaves_the_gc_alone_unless_told_it_is_paused() -> None:
+    gc.disable()
+    app = ThermalScoutApp(
+        Settings(), interval_s=0.1, detector=sensorless_vm, source_factory=EndlessSource
+    )
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: app.state.telemetry.seq > 0)
+        await asyncio.sleep(0.1)
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.usefixtures("gc_restored")
+def test_tui_command_pauses_the_gc_for_start_up_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: ThermalScoutApp) -> None:
+        seen["enabled"] = gc.isenabled()
+        seen["paused"] = self._gc_paused
+
+    monkeypatch.setattr(ThermalScoutApp, "run", fake_run)
+    assert main([]) == 0
+    assert seen == {"enabled": False, "paused": True}
+    assert gc.isenabled()
