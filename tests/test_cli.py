@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import __version__
-from tui.cli import main
+from tui.cli import build_parser, main, tui_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +43,38 @@ def test_bad_interval_is_usage_error(interval: str) -> None:
     result = run_cli("monitor", "--interval", interval)
     assert result.returncode == 2
     assert "--interval" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--interval", "0"], ["--interval"], ["--replay"]])
+def test_bad_tui_option_gets_the_full_usage_text(argv: list[str]) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2
+    assert "usage: thermal-scout" in result.stderr
+    assert "COMMAND" in result.stderr  # the full parser's usage, not the TUI fast path's
+    assert "--interval" in result.stderr or "--replay" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--replay", "t.jsonl"],
+        ["--replay=t.jsonl", "--interval", "2"],
+        ["--int", "0.5", "--config", "c.toml"],
+        ["--replay", "hardware"],  # a trace named like a command is still a trace
+    ],
+)
+def test_tui_fast_path_parses_like_the_full_parser(argv: list[str]) -> None:
+    fast = tui_arguments(argv)
+    assert fast is not None
+    assert vars(fast) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv", [["hardware"], ["-h"], ["--help"], ["--bogus"], ["--interval", "abc"], ["x"]]
+)
+def test_tui_fast_path_leaves_everything_else_to_the_full_parser(argv: list[str]) -> None:
+    assert tui_arguments(argv) is None
 
 
 def test_hardware_json_contract() -> None:

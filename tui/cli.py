@@ -18,14 +18,6 @@ from typing import Any, TextIO
 from core import __version__
 from core.constants import MAX_INTERVAL_S, MIN_INTERVAL_S
 from core.errors import ThermalScoutError
-from tui.cli_bench import add_bench_parser, cmd_bench
-from tui.cli_cache import add_cache_parser, cmd_cache
-from tui.cli_compare import COMMANDS as COMPARE_COMMANDS
-from tui.cli_compare import add_parsers as add_compare_parsers
-from tui.cli_compare import run as run_compare
-from tui.cli_profiles import add_parsers as add_profile_parsers
-from tui.cli_profiles import run as run_profiles
-from tui.cli_registry import add_registry_parser, cmd_registry
 
 
 def _interval(text: str) -> float:
@@ -60,16 +52,45 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used to print usage in the README)."""
-    parser = argparse.ArgumentParser(
-        prog="thermal-scout",
-        description="Thermal-aware model work on your own hardware. With no command: the TUI.",
-    )
+def _add_tui_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``thermal-scout`` itself (the TUI)."""
     parser.add_argument("--version", action="version", version=f"thermal-scout {__version__}")
     parser.add_argument("--replay", metavar="TRACE", type=Path, help="replay a .jsonl trace")
     parser.add_argument("--interval", metavar="S", type=_interval, help="seconds between samples")
     parser.add_argument("--config", metavar="FILE", type=Path, help="configuration TOML file")
+
+
+def tui_arguments(argv: list[str]) -> argparse.Namespace | None:
+    """``argv`` parsed for the TUI when it is nothing but the TUI's own options, else None.
+
+    Building the whole parser (every command and option) takes ~5 ms, a few percent of the
+    TUI's start-up; this parser knows only the four options above. Anything else (a command,
+    ``-h``, an unknown or malformed option) returns None, and the full parser answers it,
+    errors and usage text included.
+    """
+    parser = argparse.ArgumentParser(prog="thermal-scout", add_help=False, exit_on_error=False)
+    _add_tui_options(parser)
+    parser.set_defaults(command=None)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    return None if rest else args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to print usage in the README)."""
+    from tui.cli_bench import add_bench_parser
+    from tui.cli_cache import add_cache_parser
+    from tui.cli_compare import add_parsers as add_compare_parsers
+    from tui.cli_profiles import add_parsers as add_profile_parsers
+    from tui.cli_registry import add_registry_parser
+
+    parser = argparse.ArgumentParser(
+        prog="thermal-scout",
+        description="Thermal-aware model work on your own hardware. With no command: the TUI.",
+    )
+    _add_tui_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     hardware = commands.add_parser("hardware", help="describe this machine and its sensors")
@@ -506,9 +527,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script. Returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    tokens = sys.argv[1:] if argv is None else argv
+    args = tui_arguments(tokens) or build_parser().parse_args(tokens)
     try:
+        if args.command is None:
+            return cmd_tui(args)
         if args.command == "hardware":
             return cmd_hardware(args, sys.stdout)
         if args.command == "monitor":
@@ -516,18 +539,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "models":
             return cmd_models_search(args, sys.stdout, sys.stderr)
         if args.command == "cache":
+            from tui.cli_cache import cmd_cache
+
             return cmd_cache(args, sys.stdout, sys.stderr, sys.stdin)
         if args.command == "analyze":
             return cmd_analyze(args, sys.stdout)
         if args.command == "bench":
+            from tui.cli_bench import cmd_bench
+
             return cmd_bench(args, sys.stdout, sys.stderr)
         if args.command == "registry":
+            from tui.cli_registry import cmd_registry
+
             return cmd_registry(args, sys.stdout, sys.stderr)
-        if args.command in COMPARE_COMMANDS:
-            return run_compare(args, sys.stdout, sys.stderr)
         if args.command in ("profile", "preset"):
+            from tui.cli_profiles import run as run_profiles
+
             return run_profiles(args, sys.stdout, sys.stderr)
-        return cmd_tui(args)
+        from tui.cli_compare import run as run_compare  # compare, recommend
+
+        return run_compare(args, sys.stdout, sys.stderr)
     except ThermalScoutError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
