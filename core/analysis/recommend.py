@@ -76,7 +76,10 @@ listed in :attr:`RecommendationSet.excluded` with the reason.
   preferred name token (``instruct``, ``it``, ``chat``, ``coder`` ...);
 - *penalty*: −0.05 for a tight fit, −0.50 when it does not fit (only without the ``fits``
   constraint, which removes it instead; such models also rank after every model that fits),
-  −0.05 per thermal class above a word-derived maximum, −0.25 for a general language model
+  −0.05 per thermal class above a word-derived maximum, −0.25 for a generating model slower
+  than reading (under 5 decode tok/s) when the words ask for speed (its speed already scores
+  0, so without this the size of an 8B at 3 tok/s outranked a 3B at 8 tok/s for "fast chat"),
+  −0.25 for a general language model
   (``text-generation``, ``text2text-generation``, ``image-text-to-text``) under the task's
   quality floor (an 82M GPT-2 is fast and cool, and no use as a coding assistant; a dedicated
   summarisation or translation model is exempt).
@@ -136,6 +139,8 @@ TIGHT_PENALTY = 0.05
 TOO_TIGHT_PENALTY = 0.50
 HOT_PENALTY_PER_CLASS = 0.05
 SMALL_LM_PENALTY = 0.25
+SLOW_PENALTY = 0.25
+"""For a generating model under reading speed when the request asks for speed."""
 GENERIC_LM_TAGS = frozenset({"text-generation", "text2text-generation", "image-text-to-text"})
 """Pipeline tags of general language models, which the quality floor's penalty applies to
 (a dedicated ``summarization`` or ``translation`` model is exempt)."""
@@ -1112,6 +1117,13 @@ def _score_group(
             reasons.append(
                 f"under {human_count(task.quality_floor)} parameters, a general language "
                 f"model is too small to rely on for {task.name}: −{SMALL_LM_PENALTY:.2f}"
+            )
+        reading = DECODE_SPEED_RANGE[0]
+        if prefs.speed and task.generates and speed is not None and speed < reading:
+            penalty += SLOW_PENALTY
+            reasons.append(
+                f"slower than reading ({speed:,.1f} < {reading:g} tok/s) and the words ask "
+                f"for speed: −{SLOW_PENALTY:.2f}"
             )
         limit = prefs.max_thermal_class
         if limit is not None and THERMAL_ORDER[klass] > THERMAL_ORDER[limit]:

@@ -514,6 +514,21 @@ def test_speed_words_favour_faster_models() -> None:
     assert mean(r.tokens_per_s for r in fast.results) >= mean(r.tokens_per_s for r in plain.results)
 
 
+def test_speed_words_rule_out_models_slower_than_reading_at_the_top() -> None:
+    """On a 2-core CPU an 8B decodes ~3 tok/s: its size outranked every faster model for "fast
+    chat" while its speed scored 0; now it carries a penalty and the top picks keep up with a
+    reader. Without speed words nothing changes."""
+    name = "Laptop CPU (8 cores, LPDDR5-6400)"
+    rows, hw = rows_on(name), advice(name)
+    fast = recommend_models("fast chat", rows, hardware=hw, limit=len(rows))
+    slow = [r for r in fast.results if r.tokens_per_s is not None and r.tokens_per_s < 5]
+    assert slow, "the scenario needs models under reading speed on this hardware"
+    assert all(any("slower than reading" in reason for reason in r.reasons) for r in slow)
+    assert all(r.tokens_per_s is not None and r.tokens_per_s >= 5 for r in fast.results[:5])
+    plain = recommend_models("chat", rows, hardware=hw, limit=len(rows))
+    assert not any("slower than reading" in reason for r in plain.results for reason in r.reasons)
+
+
 def test_tiny_language_models_are_penalised_but_specialists_are_not() -> None:
     rows = rows_on("Laptop CPU (8 cores, LPDDR5-6400)")
     result = recommend_models(
