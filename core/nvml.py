@@ -74,11 +74,12 @@ NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN = 271
 
 _NVML_SUCCESS = 0
 
+LINUX_LIBRARY = "libnvidia-ml.so.1"
+"""The name pynvml loads on Linux (``CDLL("libnvidia-ml.so.1")``)."""
+
 # --- Reasons (exact strings, so callers and tests can compare them) ---
 
 REASON_LIBRARY_NOT_FOUND = "NVML library not found (no NVIDIA driver installed)"
-LINUX_LIBRARY = "libnvidia-ml.so.1"
-"""The name pynvml loads on Linux (``CDLL("libnvidia-ml.so.1")``)."""
 REASON_DRIVER_NOT_LOADED = "NVIDIA driver not loaded"
 REASON_NOT_SUPPORTED = "not supported on this GPU"
 REASON_NO_PERMISSION = "no permission"

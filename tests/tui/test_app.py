@@ -517,26 +517,30 @@ async def test_register_a_file_from_the_models_screen(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def gc_restored() -> Any:
-    """Leave Python's GC as it was: on, nothing frozen."""
+def gc_off() -> Any:
+    """The GC switched off, as the TUI command does; afterwards on again, nothing frozen."""
+    gc.disable()
     yield
     gc.unfreeze()
     gc.enable()
 
 
-@pytest.mark.usefixtures("gc_restored")
+def gc_test_app(detector: Any, *, gc_paused: bool) -> ThermalScoutApp:
+    return ThermalScoutApp(
+        Settings(),
+        interval_s=0.1,
+        detector=detector,
+        source_factory=EndlessSource,
+        gc_paused=gc_paused,
+    )
+
+
+@pytest.mark.usefixtures("gc_off")
 async def test_start_up_gc_pause_ends_after_the_detected_hardware_is_painted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(app_module, "STARTUP_GC_LIMIT_S", 60.0)  # not the fallback
-    gc.disable()
-    app = ThermalScoutApp(
-        Settings(),
-        interval_s=0.1,
-        detector=sensorless_vm,
-        source_factory=EndlessSource,
-        gc_paused=True,
-    )
+    app = gc_test_app(sensorless_vm, gc_paused=True)
     async with app.run_test(size=SIZE):
         await wait_for(lambda: app.state.hardware.status == "ready")
         await wait_for(gc.isenabled)
@@ -544,7 +548,7 @@ async def test_start_up_gc_pause_ends_after_the_detected_hardware_is_painted(
         assert gc.get_freeze_count() > 10_000
 
 
-@pytest.mark.usefixtures("gc_restored")
+@pytest.mark.usefixtures("gc_off")
 async def test_start_up_gc_pause_has_a_limit_when_detection_hangs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -555,14 +559,7 @@ async def test_start_up_gc_pause_has_a_limit_when_detection_hangs(
         release.wait(10)
         return sensorless_vm()
 
-    gc.disable()
-    app = ThermalScoutApp(
-        Settings(),
-        interval_s=0.1,
-        detector=hanging,
-        source_factory=EndlessSource,
-        gc_paused=True,
-    )
+    app = gc_test_app(hanging, gc_paused=True)
     try:
         async with app.run_test(size=SIZE):
             await wait_for(gc.isenabled)
@@ -571,12 +568,9 @@ async def test_start_up_gc_pause_has_a_limit_when_detection_hangs(
         release.set()
 
 
-@pytest.mark.usefixtures("gc_restored")
+@pytest.mark.usefixtures("gc_off")
 async def test_app_leaves_the_gc_alone_unless_told_it_is_paused() -> None:
-    gc.disable()
-    app = ThermalScoutApp(
-        Settings(), interval_s=0.1, detector=sensorless_vm, source_factory=EndlessSource
-    )
+    app = gc_test_app(sensorless_vm, gc_paused=False)
     async with app.run_test(size=SIZE):
         await wait_for(lambda: app.state.telemetry.seq > 0)
         await asyncio.sleep(0.1)
@@ -584,7 +578,7 @@ async def test_app_leaves_the_gc_alone_unless_told_it_is_paused() -> None:
         assert gc.get_freeze_count() == 0
 
 
-@pytest.mark.usefixtures("gc_restored")
+@pytest.mark.usefixtures("gc_off")
 def test_tui_command_pauses_the_gc_for_start_up_only(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 

@@ -32,13 +32,13 @@ class FooterApp(App[None]):
         yield self.footer_type()
 
     def action_noop(self) -> None:
-        pass
+        """Each key needs an action of its own (the footer groups keys by action)."""
 
     def action_other(self) -> None:
-        pass
+        """See :meth:`action_noop`."""
 
     def action_save(self) -> None:
-        pass
+        """The key whose enabled state ``can_save`` switches."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":

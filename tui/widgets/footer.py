@@ -51,8 +51,7 @@ class ScoutFooter(Footer):
             if isinstance(widget, FooterKey):
                 # The value the footer's data binding (or, for the palette key, the class
                 # default) gives it: set now, the mount-time watcher round trip never runs.
-                palette_key = widget.has_class("-command-palette")
-                compact = True if palette_key else self.compact
+                compact = widget.has_class("-command-palette") or self.compact
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
             yield widget
